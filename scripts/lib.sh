@@ -1,0 +1,47 @@
+# shellcheck shell=bash
+# Shared definitions for the scripts: where the build/cache folder is and how
+# a supported kernel line ("6.1", "6.12") maps to its resolved release,
+# kernel image, module tree and headers. Sourced, never run.
+
+MHP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MHP_BUILD=${MHP_BUILD:-$MHP_TOP/build}
+MHP_KERNELS_CONF=$MHP_TOP/scripts/kernels.conf
+# Written by scripts/setup: one "<line> <release>" pair per supported kernel.
+MHP_KERNELS_ENV=$MHP_BUILD/kernels.env
+
+mhp_die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+mhp_log() {
+	echo "[$(date +%H:%M:%S)] $*" >&2
+}
+
+# The supported kernel lines, in the order of kernels.conf.
+mhp_kernel_lines() {
+	awk '!/^#/ && NF >= 2 { print $1 }' "$MHP_KERNELS_CONF"
+}
+
+# Release ("6.1.0-55-amd64") of a line, as resolved by scripts/setup.
+mhp_kernel_release() {
+	local line=$1 rel
+	[ -f "$MHP_KERNELS_ENV" ] || mhp_die "kernels not set up yet: run scripts/setup"
+	rel=$(awk -v l="$line" '$1 == l { print $2 }' "$MHP_KERNELS_ENV")
+	[ -n "$rel" ] || mhp_die "unknown kernel '$line' (supported: $(mhp_kernel_lines | xargs))"
+	echo "$rel"
+}
+
+# Root of the unpacked stock kernel image package of a release.
+mhp_kernel_root() {
+	echo "$MHP_BUILD/kernels/$1"
+}
+
+mhp_kernel_headers() {
+	echo "/usr/src/linux-headers-$1"
+}
+
+# Output folder of everything built for one release (module, BPF tools).
+mhp_kernel_out() {
+	echo "$MHP_BUILD/out/$1"
+}
