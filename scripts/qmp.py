@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""QMP client for memory hot(un)plug in the test guests.
+
+Used two ways: as a library by scripts/guest (the test runner), and as a
+command for people driving a guest by hand:
+
+    scripts/qmp.py SOCKET dimm-add 128M [NODE]
+    scripts/qmp.py SOCKET dimm-del dimm0 [TIMEOUT]
+    scripts/qmp.py SOCKET dimm-info dimm0
+    scripts/qmp.py SOCKET vmem-set vm0 2G
+    scripts/qmp.py SOCKET vmem-size vm0
+    scripts/qmp.py SOCKET vmem-wait vm0 2G [TIMEOUT]
+    scripts/qmp.py SOCKET memdevs
+
+A DIMM is a memory-backend-ram object plus a pc-dimm device; removing one is
+device_del, which only completes once the guest has offlined and ejected the
+memory (QEMU then sends DEVICE_DELETED), after which the backend goes too.
+"""
+
+import json
+import re
+import socket
+import sys
+import time
+
+
+class QMPError(Exception):
+    pass
+
+
+def parse_size(text):
+    """'128M' -> bytes. Plain numbers are bytes."""
+    m = re.fullmatch(r"(\d+)([KMGT]?)i?B?", str(text).strip(), re.IGNORECASE)
+    if not m:
+        raise QMPError(f"not a size: {text!r}")
+    shift = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m.group(2).upper()]
+    return int(m.group(1)) << shift
+
+
+class QMP:
+    def __init__(self, path, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise QMPError(f"cannot connect to QMP socket {path}")
+                time.sleep(0.1)
+        self.file = self.sock.makefile("rw", encoding="utf-8")
+        self.events = []
+        self._read()  # greeting
+        self.cmd("qmp_capabilities")
+
+    def close(self):
+        self.sock.close()
+
+    def _read(self):
+        line = self.file.readline()
+        if not line:
+            raise QMPError("QMP connection closed")
+        return json.loads(line)
+
+    def cmd(self, name, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.file.write(json.dumps(msg) + "\n")
+        self.file.flush()
+        while True:
+            reply = self._read()
+            if "event" in reply:
+                self.events.append(reply)
+                continue
+            if "error" in reply:
+                raise QMPError(f"{name}: {reply['error'].get('desc', reply['error'])}")
+            return reply.get("return")
+
+    def wait_event(self, name, match, timeout):
+        """Wait for an event whose data contains `match`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for ev in self.events:
+                data = ev.get("data", {})
+                if ev["event"] == name and all(data.get(k) == v for k, v in match.items()):
+                    self.events.remove(ev)
+                    return ev
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(min(left, 1.0))
+            try:
+                self.events.append(self._read())
+            except (socket.timeout, TimeoutError):
+                pass
+            finally:
+                self.sock.settimeout(None)
+
+    # --- memory devices -------------------------------------------------------
+
+    def memdevs(self):
+        return self.cmd("query-memory-devices")
+
+    def _next_dimm_id(self):
+        used = {d["data"].get("id") for d in self.memdevs()}
+        n = 0
+        while f"dimm{n}" in used:
+            n += 1
+        return f"dimm{n}"
+
+    def dimm_add(self, size, node=None):
+        dev = self._next_dimm_id()
+        self.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": f"{dev}-mem",
+                                  "size": parse_size(size)})
+        args = {"driver": "pc-dimm", "id": dev, "memdev": f"{dev}-mem"}
+        if node is not None:
+            args["node"] = int(node)
+        try:
+            self.cmd("device_add", **args)
+        except QMPError:
+            self.cmd("object-del", id=f"{dev}-mem")
+            raise
+        return dev
+
+    def dimm_info(self, dev):
+        for d in self.memdevs():
+            if d["type"] == "dimm" and d["data"].get("id") == dev:
+                return d["data"]["addr"], d["data"]["size"]
+        raise QMPError(f"no DIMM {dev}")
+
+    def dimm_del(self, dev, timeout=60.0):
+        self.dimm_info(dev)
+        self.cmd("device_del", id=dev)
+        if self.wait_event("DEVICE_DELETED", {"device": dev}, timeout) is None:
+            raise QMPError(f"{dev}: guest did not release it within {timeout:g} s")
+        self.cmd("object-del", id=f"{dev}-mem")
+
+    def vmem_set(self, dev, size):
+        self.cmd("qom-set", path=dev, property="requested-size", value=parse_size(size))
+
+    def vmem_size(self, dev):
+        return int(self.cmd("qom-get", path=dev, property="size"))
+
+    def vmem_wait(self, dev, size, timeout=60.0):
+        want = parse_size(size)
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.vmem_size(dev)
+            if got == want or time.monotonic() > deadline:
+                return got, got == want
+            time.sleep(0.25)
+
+
+def run_command(qmp, argv):
+    """One hot(un)plug command -> (rc, one-line text). Shared by CLI and runner."""
+    if not argv:
+        raise QMPError("no command")
+    cmd, args = argv[0], argv[1:]
+    if cmd == "dimm-add" and 1 <= len(args) <= 2:
+        return 0, qmp.dimm_add(*args)
+    if cmd == "dimm-del" and 1 <= len(args) <= 2:
+        qmp.dimm_del(args[0], float(args[1]) if len(args) > 1 else 60.0)
+        return 0, "deleted"
+    if cmd == "dimm-info" and len(args) == 1:
+        addr, size = qmp.dimm_info(args[0])
+        return 0, f"{addr} {size}"
+    if cmd == "vmem-set" and len(args) == 2:
+        qmp.vmem_set(*args)
+        return 0, ""
+    if cmd == "vmem-size" and len(args) == 1:
+        return 0, str(qmp.vmem_size(args[0]))
+    if cmd == "vmem-wait" and 2 <= len(args) <= 3:
+        got, ok = qmp.vmem_wait(args[0], args[1], float(args[2]) if len(args) > 2 else 60.0)
+        return (0 if ok else 1), str(got)
+    if cmd == "memdevs" and not args:
+        return 0, json.dumps(qmp.memdevs(), separators=(",", ":"))
+    raise QMPError(f"unknown command or wrong arguments: {' '.join(argv)}")
+
+
+def main(argv):
+    if len(argv) < 3 or argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if len(argv) > 1 and argv[1] in ("-h", "--help") else 2
+    try:
+        qmp = QMP(argv[1], timeout=5.0)
+        rc, text = run_command(qmp, argv[2:])
+    except (QMPError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if text:
+        print(text)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

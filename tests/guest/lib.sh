@@ -1,0 +1,192 @@
+# shellcheck shell=bash
+# Guest-side test library, installed as /mhp/lib.sh and sourced by every
+# guest test. Talks to the host runner (scripts/guest) over fd 3 (ttyS1) in
+# lines:
+#   guest -> host  @@REQ <seq> <command> [args]     ask for a QMP action
+#                  @@CASE ok|fail|skip <name> [detail]
+#                  @@METRIC <name> <number>
+#                  @@NOTE <text>
+#   host -> guest  @@RES <seq> <rc> [payload]
+# A lock keeps lines of background jobs from interleaving and replies
+# going to the wrong reader.
+
+MHP_SYS_MEM=/sys/devices/system/memory
+_mhp_seq=0
+
+_mhp_locked() {
+	local fd
+	exec {fd}>/tmp/.mhp-host.lock
+	flock "$fd"
+	"$@"
+	local rc=$?
+	exec {fd}>&-
+	return $rc
+}
+
+_mhp_send() {
+	echo "@@$*" >&3
+}
+
+_mhp_request() {
+	local seq=$BASHPID.$((_mhp_seq += 1)) line tag rseq rc payload
+	_mhp_send "REQ $seq $*"
+	while IFS= read -r -t 600 line <&3; do
+		read -r tag rseq rc payload <<<"$line"
+		[ "$tag" = "@@RES" ] && [ "$rseq" = "$seq" ] || continue
+		[ -n "$payload" ] && echo "$payload"
+		return "$rc"
+	done
+	echo "no answer from the host runner to: $*" >&2
+	return 1
+}
+
+# host CMD ARGS...: QMP actions done by the host runner (see scripts/guest --help).
+host() {
+	_mhp_locked _mhp_request "$@"
+}
+
+_mhp_case() {
+	_mhp_locked _mhp_send "CASE $*"
+}
+
+tap_ok() {
+	local name=$1
+	shift
+	_mhp_case ok "$name" "$*"
+	echo "ok - $name${*:+ # $*}"
+}
+
+tap_fail() {
+	local name=$1
+	shift
+	_mhp_case fail "$name" "$*"
+	echo "not ok - $name # $*"
+}
+
+tap_skip() {
+	local name=$1
+	shift
+	_mhp_case skip "$name" "$*"
+	echo "ok - $name # SKIP $*"
+}
+
+# tap_check NAME CMD...: ok iff CMD exits 0.
+tap_check() {
+	local name=$1
+	shift
+	if "$@"; then
+		tap_ok "$name"
+	else
+		tap_fail "$name" "failed: $*"
+	fi
+}
+
+metric() {
+	_mhp_locked _mhp_send "METRIC $1 $2"
+	echo "metric $1 = $2"
+}
+
+note() {
+	_mhp_locked _mhp_send "NOTE $*"
+	echo "# $*"
+}
+
+# --- modules -------------------------------------------------------------------
+
+mhp_load() {
+	insmod /mhp/mhp_online.ko "$@"
+}
+
+mhp_unload() {
+	rmmod mhp_online
+}
+
+# kmod_load NAME: a stock module and what it needs, in order (/mhp/modules/order).
+kmod_load() {
+	local name=$1 list m
+	list=$(awk -v n="$name:" '$1 == n { $1 = ""; print }' /mhp/modules/order)
+	[ -n "$list" ] || list=$name
+	for m in $list; do
+		[ -d "/sys/module/${m//-/_}" ] && continue
+		insmod "/mhp/modules/$m.ko" || return 1
+	done
+}
+
+# --- memory blocks -------------------------------------------------------------
+
+blk_bytes() {
+	echo $((0x$(cat $MHP_SYS_MEM/block_size_bytes)))
+}
+
+# blk_list [online|offline]: block ids in address order.
+blk_list() {
+	local d
+	for d in "$MHP_SYS_MEM"/memory[0-9]*; do
+		if [ -z "${1:-}" ] || [ "$(cat "$d/state")" = "$1" ]; then
+			echo "${d##*memory}"
+		fi
+	done | sort -n
+}
+
+blk_state() {
+	cat "$MHP_SYS_MEM/memory$1/state"
+}
+
+# blk_zone N: the zone an online block lives in (valid_zones names one zone then).
+blk_zone() {
+	local z
+	z=$(cat "$MHP_SYS_MEM/memory$1/valid_zones")
+	echo "${z%% *}"
+}
+
+blk_offline() {
+	echo offline >"$MHP_SYS_MEM/memory$1/state" 2>/dev/null
+}
+
+blk_online() {
+	echo "${2:-online}" >"$MHP_SYS_MEM/memory$1/state" 2>/dev/null
+}
+
+blk_of_addr() {
+	echo $(($1 / $(blk_bytes)))
+}
+
+# Hot-added memory starts at 4 GiB in these guests.
+hotadded_blocks() {
+	local n first=$(((4 << 30) / $(blk_bytes)))
+	for n in $(blk_list); do
+		[ "$n" -ge "$first" ] && echo "$n"
+	done
+}
+
+# dimm_add SIZE [NODE]: hot-add a DIMM and wait until the guest has added
+# its memory blocks (ACPI hotplug is asynchronous); prints the DIMM id.
+dimm_add() {
+	local id n tries
+	id=$(host dimm-add "$@") || return 1
+	for n in $(dimm_blocks "$id"); do
+		for ((tries = 0; tries < 300; tries++)); do
+			[ -e "$MHP_SYS_MEM/memory$n" ] && break
+			sleep 0.1
+		done
+		[ -e "$MHP_SYS_MEM/memory$n" ] || { echo "$id: block $n never appeared" >&2; return 1; }
+	done
+	echo "$id"
+}
+
+# dimm_blocks ID: block ids a DIMM covers.
+dimm_blocks() {
+	local addr size bs n
+	read -r addr size < <(host dimm-info "$1") || return 1
+	bs=$(blk_bytes)
+	for ((n = addr / bs; n < (addr + size) / bs; n++)); do
+		echo "$n"
+	done
+}
+
+# zone_counts: "node zone present managed" per populated zone.
+zone_counts() {
+	awk '/^Node/ { node = $2; sub(",", "", node); zone = $4 }
+	     /^ +present / { present = $2 }
+	     /^ +managed / { if (present) print node, zone, present, $2 }' /proc/zoneinfo
+}
