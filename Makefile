@@ -1,0 +1,83 @@
+# mhp_online: out-of-tree module, BPF tools and QEMU guest tests.
+#
+#   make                 build mhp_online.ko for KDIR (default: the running
+#                        kernel's headers, else every supported stock kernel)
+#   make modules-all     build it for every supported stock kernel into
+#                        build/out/<release>/
+#   make bpf             build the memmap-chains tracer into build/bpf/
+#   make check           host unit tests + guest tests on both stock kernels
+#   make demo            the main job: hot-add memory in a stock 6.1 guest and
+#                        show what can be removed again, with and without us
+#   make experiment      reproduce the seeds' results (long; see README)
+#   make checkpatch      kernel style check of module/
+#   make setup           install packages and fetch stock kernels (idempotent)
+
+BUILD       := $(CURDIR)/build
+RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
+KDIR        ?= $(if $(wildcard $(RUNNING_KDIR)/Makefile),$(RUNNING_KDIR))
+KERNELS_ENV := $(BUILD)/kernels.env
+# Releases resolved by scripts/setup, one per supported stock kernel line.
+RELEASES     = $(shell awk '{ print $$2 }' $(KERNELS_ENV) 2>/dev/null)
+MODULE_SRCS := Kbuild $(wildcard module/*.c module/*.h)
+HARNESS_SRCS := $(wildcard tests/harness/*.c) tests/harness/Kbuild
+
+.PHONY: all modules modules-all bpf host-tests check demo experiment \
+	checkpatch setup clean help
+
+ifneq ($(KDIR),)
+all: modules
+else
+all: modules-all
+endif
+
+help:
+	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+
+# The standard out-of-tree build, in place, for one kernel.
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+setup:
+	@scripts/setup --check >/dev/null 2>&1 || scripts/setup
+
+$(KERNELS_ENV):
+	scripts/setup
+
+# One output folder per release: Kbuild builds in the folder it is given, so
+# each release gets its own copy of the sources (no shared .o files).
+modules-all: $(KERNELS_ENV)
+	@set -e; for rel in $(RELEASES); do \
+		$(MAKE) --no-print-directory module-one REL=$$rel; \
+	done
+
+module-one:
+	@mkdir -p $(BUILD)/out/$(REL)/src/module $(BUILD)/out/$(REL)/harness
+	@cp -p $(MODULE_SRCS) --parents $(BUILD)/out/$(REL)/src/
+	@cp -p $(HARNESS_SRCS) $(BUILD)/out/$(REL)/harness/
+	$(MAKE) -C /usr/src/linux-headers-$(REL) M=$(BUILD)/out/$(REL)/src W=1 modules
+	$(MAKE) -C /usr/src/linux-headers-$(REL) M=$(BUILD)/out/$(REL)/harness modules
+	@cp -p $(BUILD)/out/$(REL)/src/mhp_online.ko $(BUILD)/out/$(REL)/harness/mhp_harness_warn.ko \
+		$(BUILD)/out/$(REL)/
+
+bpf: $(KERNELS_ENV)
+	$(MAKE) -C bpf OUT=$(BUILD)/bpf
+
+host-tests:
+	$(MAKE) -C tests/host
+
+check: setup
+	tests/run
+
+demo: setup
+	scripts/demo
+
+experiment: setup
+	scripts/experiment
+
+checkpatch: $(KERNELS_ENV)
+	$(BUILD)/src/linux-source-6.1/scripts/checkpatch.pl --no-tree --strict \
+		--ignore FILE_PATH_CHANGES -f $(wildcard module/*.c module/*.h)
+
+clean:
+	rm -rf $(BUILD)/out $(BUILD)/bpf $(BUILD)/host $(BUILD)/runs
+	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
