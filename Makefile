@@ -65,10 +65,15 @@ bpf: $(KERNELS_ENV)
 host-tests:
 	$(MAKE) -C tests/host
 
+# The BPF tools are built when their sources are there.
+TOOLS := modules-all $(if $(wildcard bpf/Makefile),bpf)
+
 check: setup
+	$(MAKE) --no-print-directory $(TOOLS)
 	tests/run
 
 demo: setup
+	$(MAKE) --no-print-directory $(TOOLS)
 	scripts/demo
 
 experiment: setup

@@ -190,3 +190,53 @@ zone_counts() {
 	     /^ +present / { present = $2 }
 	     /^ +managed / { if (present) print node, zone, present, $2 }' /proc/zoneinfo
 }
+
+# dimm_try_unplug ID: offline every block of a DIMM, then device_del it.
+# Blocks that did offline are onlined again when another block of the DIMM
+# refuses, so a failed attempt leaves the DIMM as it was.
+dimm_try_unplug() {
+	local id=$1 n done=()
+	for n in $(dimm_blocks "$id"); do
+		[ "$(blk_state "$n")" = offline ] && continue
+		if blk_offline "$n"; then
+			done+=("$n")
+		else
+			for n in "${done[@]}"; do blk_online "$n"; done
+			return 1
+		fi
+	done
+	host dimm-del "$id" 30 >/dev/null
+}
+
+# unplug_dimms ID...: unplug as many DIMMs as possible. Removing a DIMM frees
+# the memmap it hosted for others, so passes repeat (newest first) until one
+# makes no progress. Prints the ids that stay.
+unplug_dimms() {
+	local left=("$@") next id progress=1
+	while [ $progress = 1 ] && [ ${#left[@]} -gt 0 ]; do
+		progress=0
+		next=()
+		for ((i = ${#left[@]} - 1; i >= 0; i--)); do
+			id=${left[i]}
+			if dimm_try_unplug "$id"; then
+				progress=1
+			else
+				next=("$id" "${next[@]}")
+			fi
+		done
+		left=("${next[@]}")
+	done
+	[ ${#left[@]} -eq 0 ] || printf '%s\n' "${left[@]}"
+}
+
+# blk_map [BLOCK...]: one line per block like lsmem, with zone and state.
+blk_map() {
+	local n bs
+	bs=$(blk_bytes)
+	printf '%-6s %-22s %-8s %s\n' BLOCK RANGE STATE ZONE
+	for n in "${@:-$(blk_list)}"; do
+		[ -e "$MHP_SYS_MEM/memory$n" ] || continue
+		printf '%-6s 0x%09x-0x%09x %-8s %s\n' "$n" $((n * bs)) $(((n + 1) * bs - 1)) \
+			"$(blk_state "$n")" "$(blk_zone "$n")"
+	done
+}
