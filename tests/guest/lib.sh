@@ -91,6 +91,25 @@ note() {
 	echo "# $*"
 }
 
+# wait_for SECONDS CMD...: poll CMD until it succeeds; rc 1 at the deadline.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.2
+	done
+}
+
+memtotal_kb() {
+	awk '/^MemTotal/ { print $2 }' /proc/meminfo
+}
+
+# memtotal_is KB: for wait_for (a plain test would read MemTotal only once).
+memtotal_is() {
+	[ "$(memtotal_kb)" -eq "$1" ]
+}
+
 # --- modules -------------------------------------------------------------------
 
 mhp_load() {
