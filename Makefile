@@ -21,7 +21,7 @@ RELEASES     = $(shell awk '{ print $$2 }' $(KERNELS_ENV) 2>/dev/null)
 MODULE_SRCS := Kbuild $(wildcard module/*.c module/*.h)
 HARNESS_SRCS := $(wildcard tests/harness/*.c) tests/harness/Kbuild
 
-.PHONY: all modules modules-all bpf host-tests check demo experiment \
+.PHONY: all modules modules-all module-one bpf workload host-tests check demo experiment \
 	checkpatch setup clean help
 
 ifneq ($(KDIR),)
@@ -65,8 +65,14 @@ bpf: $(KERNELS_ENV)
 host-tests:
 	$(MAKE) -C tests/host
 
+# The guest workload: static, so the initramfs needs no libraries for it.
+workload: $(BUILD)/workload/mhp-workload
+$(BUILD)/workload/mhp-workload: tests/workload/mhp-workload.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -static -o $@ $<
+
 # The BPF tools are built when their sources are there.
-TOOLS := modules-all $(if $(wildcard bpf/Makefile),bpf)
+TOOLS := modules-all workload $(if $(wildcard bpf/Makefile),bpf)
 
 check: setup
 	$(MAKE) --no-print-directory $(TOOLS)

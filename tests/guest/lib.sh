@@ -110,6 +110,15 @@ memtotal_is() {
 	[ "$(memtotal_kb)" -eq "$1" ]
 }
 
+# OOM kills and refused allocations so far, from the kernel log.
+oom_kills() {
+	dmesg | grep -c 'Killed process' || true
+}
+
+alloc_failures() {
+	dmesg | grep -c 'page allocation failure' || true
+}
+
 # --- modules -------------------------------------------------------------------
 
 mhp_load() {
