@@ -6,6 +6,7 @@
 #                  @@CASE ok|fail|skip <name> [detail]
 #                  @@METRIC <name> <number>
 #                  @@NOTE <text>
+#                  @@FILE <name> <base64 of the content>
 #   host -> guest  @@RES <seq> <rc> [payload]
 # A lock keeps lines of background jobs from interleaving and replies
 # going to the wrong reader.
@@ -117,6 +118,14 @@ oom_kills() {
 
 alloc_failures() {
 	dmesg | grep -c 'page allocation failure' || true
+}
+
+# save_file NAME PATH: copy a guest file to the run folder on the host
+# (DIR/files/NAME), e.g. a JSON or DOT the host renders. Meant for files of
+# a few hundred KiB at most: it travels over the serial line.
+save_file() {
+	[ -f "$2" ] || { echo "save_file: no file $2" >&2; return 1; }
+	_mhp_locked _mhp_send "FILE $1 $(base64 -w0 <"$2")"
 }
 
 # --- modules -------------------------------------------------------------------
