@@ -16,12 +16,12 @@ KP=/sys/module/memory_hotplug/parameters
 MP=/sys/module/mhp_online/parameters
 DIMMS=5
 BLK_MB=$(($(blk_bytes) >> 20))
-LOAD_ARGS="zone_policy=1 ratio=301 numa_aware=1 granule_mb=$BLK_MB"
+LOAD_ARGS="zone_policy=ratio ratio=301 numa_aware=1 granule_mb=$BLK_MB"
 
 # ours_off: blocks onlined without a zone are the kernel's to decide.
 ours_off() {
 	if [ -e "$MP/zone_policy" ]; then
-		echo 0 >"$MP/zone_policy"
+		echo off >"$MP/zone_policy"
 	else
 		mhp_unload 2>/dev/null || true
 	fi
@@ -32,7 +32,7 @@ ours_off() {
 ours_on() {
 	echo contig-zones >"$KP/online_policy"
 	if [ -e "$MP/zone_policy" ]; then
-		echo 1 >"$MP/zone_policy"
+		echo ratio >"$MP/zone_policy"
 	else
 		# shellcheck disable=SC2086
 		mhp_load $LOAD_ARGS

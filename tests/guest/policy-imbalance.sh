@@ -96,7 +96,7 @@ left=$(unplug_dimms $ids)
 tap_check phase1-dimms-unplugged test -z "$left"
 
 note "phase 2: the same DIMMs onlined by mhp_online's policy"
-mhp_load zone_policy=1 || { tap_fail load-module "insmod failed"; exit 0; }
+mhp_load zone_policy=ratio || { tap_fail load-module "insmod failed"; exit 0; }
 add_dimms online >/dev/null || { tap_fail phase2-add-dimms "hot-add failed"; exit 0; }
 b_movable=$(zone_blocks Movable)
 b_normal=$(zone_blocks Normal)

@@ -38,7 +38,7 @@ if insmod /mhp/mhp_online.ko ratio=100001 2>/dev/null; then
 else
 	tap_ok insmod-bad-ratio-refused
 fi
-mhp_load zone_policy=1 granule_mb=128 ratio=301 || { tap_fail load-module "insmod failed"; exit 0; }
+mhp_load zone_policy=ratio granule_mb=128 ratio=301 || { tap_fail load-module "insmod failed"; exit 0; }
 
 tap_check ratio-default-301 test "$(cat $MP/ratio)" = 301
 tap_check ratio-100001-refused refused ratio 100001
@@ -47,6 +47,7 @@ tap_check granule-384-refused refused granule_mb 384
 tap_check granule-64-refused refused granule_mb 64
 tap_check granule-0-refused refused granule_mb 0
 tap_check granule-32768-refused refused granule_mb 32768
+tap_check zone-policy-garbage-refused refused zone_policy sideways
 
 z1=$(one_dimm_zone)
 echo 0 >$MP/ratio
