@@ -1,0 +1,697 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memmap-chains: kernel side.
+ *
+ * Model: a hot-add is a bracket on one thread: add_memory_resource() ->
+ * arch_add_memory() -> init_memory_mapping() (direct map page tables) and
+ * __add_pages() -> sparse_add_section() per section -> vmemmap_populate()
+ * (vmemmap page tables) -> vmemmap_alloc_block_buf() (the struct pages).
+ * Only the outer functions can be hooked on every stock kernel: on 6.1 the
+ * inner ones are __meminit, which means notrace there, so neither fentry nor
+ * kprobe events attach.  So entry/exit hooks on add_memory_resource(),
+ * arch_add_memory() and arch_remove_memory() keep a per-thread bracket (map
+ * "brackets"), and the kmem:mm_page_alloc tracepoint attributes every page
+ * that thread allocates inside it to the range being added.  The kind comes
+ * from the allocation's kernel stack: the innermost frame that lies in a
+ * known function (address ranges from kallsyms, set by the loader) decides:
+ * vmemmap_alloc_block_buf or its callers vmemmap_populate*() and
+ * vmemmap_pte_populate() -> memmap; the vmemmap_p?d_populate() helpers and
+ * the direct map builders (init_memory_mapping() ...) -> page table; no
+ * known frame -> other.  Allocations in interrupt context are skipped.  Sections
+ * are populated in address order and each section's memmap has a fixed size,
+ * so the memmap bytes allocated so far in the bracket say which section (and
+ * so which block) an allocation is for.  The block holding the page is the
+ * host; host != dependent gives an edge.  arch_remove_memory() drops the
+ * records of the blocks it removes.
+ *
+ * The same handlers run from fentry/fexit (preferred) or kprobes/kretprobes
+ * (fallback, chosen by the loader); exit handlers only need the return value
+ * because entry handlers saved everything else in the bracket.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "memmap-chains.h"
+
+#define MC_PAGE_SHIFT		12
+/* x86_64 SECTION_SIZE_BITS: 128 MiB sections on both stock kernels. */
+#define MC_SECTION_SHIFT	27
+#define MC_STACK_DEPTH		32
+
+/* log2(memory block size) - PAGE_SHIFT; set by the loader from sysfs. */
+const volatile __u32 block_pfn_shift = 15;
+/* Emit bpf_printk lines (readable with "bpftool prog tracelog"). */
+const volatile bool printk_on = true;
+/* Emit ring buffer events (off when nobody reads them: --pin). */
+const volatile bool events_on = true;
+/* Kernel functions whose presence on an allocation's stack gives its kind. */
+const volatile __u32 nr_funcs = 0;
+const volatile __u64 func_start[MC_MAX_FUNCS] = {};
+const volatile __u64 func_end[MC_MAX_FUNCS] = {};
+const volatile __u32 func_kind[MC_MAX_FUNCS] = {};
+
+/* Threads currently inside a bracket: the tracepoints return at once when 0. */
+int active;
+
+/* Per-thread position inside the hot-add/remove call tree. */
+struct mc_bracket {
+	__u64 add_start;	/* add_memory_resource() start */
+	__u64 arch_start;	/* arch_add_memory() range */
+	__u64 arch_size;
+	__u64 memmap_bytes;	/* memmap allocated so far in arch_add_memory() */
+	__u64 altmap;		/* struct vmem_altmap * of arch_add_memory() */
+	__u64 t0;
+	__u64 rm_start;		/* arch_remove_memory() range */
+	__u64 rm_size;
+	__s32 nid;
+	__u32 d_res, d_arch, d_rm;	/* nesting depth in each function */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MC_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct mc_bracket);
+} brackets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MC_MAX_BLOCKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct mc_block);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} blocks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MC_MAX_PAGES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct mc_page);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pages SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MC_NR_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct mc_stack {
+	__u64 ip[MC_STACK_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mc_stack);
+} stackbuf SEC(".maps");
+
+/*
+ * preempt_count lives in per-CPU "__preempt_count" on 6.1 and in
+ * "pcpu_hot.preempt_count" on 6.12; whichever the kernel lacks resolves to
+ * NULL (weak ksym) and its branch is dead code for the verifier.  (The
+ * tracepoint record's common flags cannot be used: for BPF the kernel
+ * overwrites them with the pt_regs pointer.)
+ */
+extern int __preempt_count __ksym __weak;
+struct pcpu_hot___mc {
+	int preempt_count;
+} __attribute__((preserve_access_index));
+extern struct pcpu_hot___mc pcpu_hot __ksym __weak;
+
+#define MC_SOFTIRQ_OFFSET	0x100
+#define MC_HARDIRQ_MASK		0xf0000
+#define MC_NMI_MASK		0xf00000
+
+static __always_inline bool in_interrupt(void)
+{
+	int pc = 0;
+
+	if (&pcpu_hot)
+		pc = ((struct pcpu_hot___mc *)bpf_this_cpu_ptr(&pcpu_hot))->preempt_count;
+	else if (&__preempt_count)
+		pc = *(int *)bpf_this_cpu_ptr(&__preempt_count);
+	return pc & (MC_NMI_MASK | MC_HARDIRQ_MASK | MC_SOFTIRQ_OFFSET);
+}
+
+static const struct mc_block zero_block;
+static const struct mc_bracket zero_bracket;
+
+static __always_inline __u64 stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (!v)
+		return 0;
+	return __sync_fetch_and_add(v, n) + n;
+}
+
+static __always_inline __u32 pfn_to_block(__u64 pfn)
+{
+	return pfn >> block_pfn_shift;
+}
+
+static __always_inline __u32 addr_to_block(__u64 addr)
+{
+	return pfn_to_block(addr >> MC_PAGE_SHIFT);
+}
+
+static __always_inline const char *kind_name(__u32 kind)
+{
+	switch (kind) {
+	case MC_KIND_MEMMAP:
+		return "memmap";
+	case MC_KIND_PGTABLE:
+		return "pgtable";
+	default:
+		return "other";
+	}
+}
+
+/* The bracket of the current thread, created on the first entry hook. */
+static __always_inline struct mc_bracket *bracket_enter(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mc_bracket *b = bpf_map_lookup_elem(&brackets, &tid);
+
+	if (b)
+		return b;
+	if (bpf_map_update_elem(&brackets, &tid, &zero_bracket, BPF_NOEXIST)) {
+		stat_add(MC_STAT_DROPPED_THREADS, 1);
+		return NULL;
+	}
+	__sync_fetch_and_add(&active, 1);
+	return bpf_map_lookup_elem(&brackets, &tid);
+}
+
+static __always_inline struct mc_bracket *bracket_get(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&brackets, &tid);
+}
+
+/* Forget the bracket once the outermost traced function has returned. */
+static __always_inline void bracket_leave(struct mc_bracket *b)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (b->d_res || b->d_arch || b->d_rm)
+		return;
+	if (!bpf_map_delete_elem(&brackets, &tid))
+		__sync_fetch_and_add(&active, -1);
+}
+
+/* Find or create the record of a dependent block. */
+static __always_inline struct mc_block *block_get(__u32 blk, __s32 nid, __u64 t0)
+{
+	struct mc_block *r = bpf_map_lookup_elem(&blocks, &blk);
+	long err;
+
+	if (r)
+		return r;
+	err = bpf_map_update_elem(&blocks, &blk, &zero_block, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST */) {
+		stat_add(MC_STAT_DROPPED_BLOCKS, 1);
+		if (printk_on)
+			bpf_printk("memmap-chains: drop block=%u reason=blocks-map-full", blk);
+		return NULL;
+	}
+	r = bpf_map_lookup_elem(&blocks, &blk);
+	if (!r)
+		return NULL;
+	if (!err) {
+		r->block = blk;
+		r->start = (__u64)blk << (block_pfn_shift + MC_PAGE_SHIFT);
+		r->seq = stat_add(MC_STAT_SEQ, 1);
+		r->add_ns = t0;
+		r->nid = nid;
+	}
+	return r;
+}
+
+/*
+ * The block an allocation is for.  __add_pages() populates one section after
+ * the other and each section's memmap is PAGES_PER_SECTION struct pages, so
+ * the memmap allocated so far in this arch_add_memory() gives the section.
+ * Page tables and other allocations go with the section being populated;
+ * outside arch_add_memory() (memory block devices, auto-onlining) with the
+ * start of the range.
+ */
+static __always_inline __u32 bracket_dep(struct mc_bracket *b)
+{
+	__u64 per_section = (1ULL << (MC_SECTION_SHIFT - MC_PAGE_SHIFT)) *
+			    bpf_core_type_size(struct page);
+	__u64 addr;
+
+	if (!b->d_arch)
+		return addr_to_block(b->add_start);
+	addr = b->arch_start + ((b->memmap_bytes / per_section) << MC_SECTION_SHIFT);
+	if (addr >= b->arch_start + b->arch_size)
+		addr = b->arch_start + b->arch_size - 1;
+	return addr_to_block(addr);
+}
+
+/* What an allocation is for: the innermost known function on its stack. */
+static __always_inline __u32 stack_kind(void *ctx)
+{
+	__u32 zero = 0, i, j, nframes, n = nr_funcs;
+	struct mc_stack *st = bpf_map_lookup_elem(&stackbuf, &zero);
+	long len;
+
+	if (!st)
+		return MC_KIND_OTHER;
+	len = bpf_get_stack(ctx, st->ip, sizeof(st->ip), 0);
+	if (len <= 0)
+		return MC_KIND_OTHER;
+	nframes = len / sizeof(__u64);
+	for (i = 0; i < MC_STACK_DEPTH; i++) {
+		__u64 ip;
+
+		if (i >= nframes)
+			break;
+		ip = st->ip[i];
+		for (j = 0; j < MC_MAX_FUNCS; j++) {
+			if (j >= n)
+				break;
+			if (ip > func_start[j] && ip <= func_end[j])
+				return func_kind[j];
+		}
+	}
+	return MC_KIND_OTHER;
+}
+
+static __always_inline void edge_add(struct mc_block *r, __u32 host, __u32 kind,
+				     __s64 bytes)
+{
+	struct mc_edge *e;
+	__u32 i, n;
+
+	if (host == r->block) {
+		if (kind < MC_NR_KINDS)
+			__sync_fetch_and_add(&r->self_bytes[kind], bytes);
+		return;
+	}
+	n = r->nr_edges;
+	/* One bounded walk: match an existing (host, kind) or take slot n. */
+	for (i = 0; i < MC_MAX_EDGES; i++) {
+		e = &r->edges[i];
+		if (i >= n) {
+			if (bytes < 0)
+				return;
+			e->host = host;
+			e->kind = kind;
+			e->bytes = bytes;
+			e->allocs = 1;
+			r->nr_edges = i + 1;
+			return;
+		}
+		if (e->host == host && e->kind == kind) {
+			__sync_fetch_and_add(&e->bytes, bytes);
+			if (bytes > 0)
+				__sync_fetch_and_add(&e->allocs, 1);
+			return;
+		}
+	}
+	if (bytes < 0)
+		return;
+	__sync_fetch_and_add(&r->dropped_edges, 1);
+	stat_add(MC_STAT_DROPPED_EDGES, 1);
+}
+
+SEC("tracepoint/kmem/mm_page_alloc")
+int mc_page_alloc(struct trace_event_raw_mm_page_alloc *ctx)
+{
+	struct mc_bracket *b;
+	struct mc_block *r;
+	struct mc_page pg;
+	__u64 pfn, bytes;
+	__u32 dep, host, kind, order;
+
+	if (!active)
+		return 0;
+	/* An interrupt on the hot-adding thread allocates for someone else. */
+	if (in_interrupt())
+		return 0;
+	b = bracket_get();
+	if (!b || (!b->d_res && !b->d_arch))
+		return 0;
+	pfn = BPF_CORE_READ(ctx, pfn);
+	if (pfn == (__u64)-1)
+		return 0;
+	order = BPF_CORE_READ(ctx, order);
+	bytes = 1ULL << (MC_PAGE_SHIFT + (order & 31));
+	kind = stack_kind(ctx);
+	dep = bracket_dep(b);
+	if (kind == MC_KIND_MEMMAP && b->d_arch)
+		b->memmap_bytes += bytes;
+	host = pfn_to_block(pfn);
+	r = block_get(dep, b->nid, b->t0);
+	if (!r)
+		return 0;
+	edge_add(r, host, kind, bytes);
+	stat_add(MC_STAT_ALLOCS, 1);
+
+	pg.dep = dep;
+	pg.host = host;
+	pg.kind = kind;
+	pg.order = order;
+	if (bpf_map_update_elem(&pages, &pfn, &pg, BPF_ANY))
+		stat_add(MC_STAT_DROPPED_PAGES, 1);
+	if (printk_on)
+		bpf_printk("memmap-chains: alloc dep=%u host=%u kind=%s order=%u pfn=0x%lx",
+			   dep, host, kind_name(kind), order, pfn);
+	return 0;
+}
+
+/* A page allocated inside a bracket and freed again no longer pins its host. */
+SEC("tracepoint/kmem/mm_page_free")
+int mc_page_free(struct trace_event_raw_mm_page_free *ctx)
+{
+	struct mc_page *pg;
+	struct mc_block *r;
+	__u64 pfn;
+	__u32 dep;
+
+	if (!active)
+		return 0;
+	if (!bracket_get())
+		return 0;
+	pfn = BPF_CORE_READ(ctx, pfn);
+	pg = bpf_map_lookup_elem(&pages, &pfn);
+	if (!pg)
+		return 0;
+	dep = pg->dep;
+	r = bpf_map_lookup_elem(&blocks, &dep);
+	if (r)
+		edge_add(r, pg->host, pg->kind,
+			 -(__s64)(1ULL << (MC_PAGE_SHIFT + (pg->order & 31))));
+	bpf_map_delete_elem(&pages, &pfn);
+	stat_add(MC_STAT_FREES, 1);
+	return 0;
+}
+
+/* ---- range operations at the end of a bracket ---- */
+
+enum { MC_OP_MARK_ADDED, MC_OP_DELETE };
+
+struct range_ctx {
+	__u32 first;
+	__u32 op;
+	__u32 altmap;
+	__u64 altmap_bytes;
+	__s32 nid;
+	__u64 t0;
+};
+
+static long range_block_cb(__u32 i, struct range_ctx *c)
+{
+	__u32 blk = c->first + i;
+	struct mc_block *r;
+
+	if (c->op == MC_OP_DELETE) {
+		bpf_map_delete_elem(&blocks, &blk);
+		return 0;
+	}
+	r = block_get(blk, c->nid, c->t0);
+	if (!r)
+		return 0;
+	r->flags |= MC_BLK_ADDED;
+	if (c->altmap) {
+		r->flags |= MC_BLK_MEMMAP_ON_MEMORY;
+		r->altmap_bytes = c->altmap_bytes;
+	}
+	return 0;
+}
+
+struct pages_ctx {
+	__u32 first;
+	__u32 last;
+};
+
+static long drop_pages_cb(struct bpf_map *map, __u64 *key, struct mc_page *pg,
+			  struct pages_ctx *c)
+{
+	if (pg->dep >= c->first && pg->dep <= c->last)
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+static __always_inline void range_apply(struct mc_bracket *b, __u64 start, __u64 size,
+					__u32 op, __u32 altmap, __u64 altmap_bytes)
+{
+	struct range_ctx c = {
+		.first = addr_to_block(start),
+		.op = op,
+		.altmap = altmap,
+		.altmap_bytes = altmap_bytes,
+		.nid = b->nid,
+		.t0 = b->t0,
+	};
+	struct pages_ctx pc;
+	__u32 n;
+
+	if (!size)
+		return;
+	n = addr_to_block(start + size - 1) - c.first + 1;
+	bpf_loop(n, range_block_cb, &c, 0);
+	if (op == MC_OP_DELETE) {
+		pc.first = c.first;
+		pc.last = c.first + n - 1;
+		bpf_for_each_map_elem(&pages, drop_pages_cb, &pc, 0);
+	}
+}
+
+static __always_inline void emit(__u32 type, __s32 ret, __u64 start, __u64 size,
+				 __u64 t0, __s32 nid, __u32 altmap, __u64 altmap_bytes)
+{
+	struct mc_event *e;
+
+	if (!events_on)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(MC_STAT_DROPPED_EVENTS, 1);
+		return;
+	}
+	e->type = type;
+	e->ret = ret;
+	e->start = start;
+	e->size = size;
+	e->ns = bpf_ktime_get_ns() - t0;
+	e->nid = nid;
+	e->altmap = altmap;
+	e->altmap_bytes = altmap_bytes;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* ---- handlers shared by the fentry/fexit and kprobe/kretprobe programs ---- */
+
+static __always_inline void on_add_resource(int nid, struct resource *res)
+{
+	struct mc_bracket *b = bracket_enter();
+
+	if (!b)
+		return;
+	if (!b->d_res++) {
+		b->add_start = BPF_CORE_READ(res, start);
+		b->nid = nid;
+		b->t0 = bpf_ktime_get_ns();
+	}
+}
+
+static __always_inline void on_add_resource_ret(void)
+{
+	struct mc_bracket *b = bracket_get();
+
+	if (!b)
+		return;
+	if (b->d_res)
+		b->d_res--;
+	bracket_leave(b);
+}
+
+static __always_inline void on_arch_add(int nid, __u64 start, __u64 size,
+					struct mhp_params *params)
+{
+	struct mc_bracket *b = bracket_enter();
+
+	if (!b)
+		return;
+	stat_add(MC_STAT_ADDS, 1);
+	b->d_arch++;
+	b->arch_start = start;
+	b->arch_size = size;
+	b->memmap_bytes = 0;
+	b->altmap = (__u64)BPF_CORE_READ(params, altmap);
+	b->nid = nid;
+	if (!b->d_res) {
+		b->add_start = start;
+		b->t0 = bpf_ktime_get_ns();
+	}
+	/* Create the records now so blocks without any edge are listed too. */
+	range_apply(b, start, size, MC_OP_MARK_ADDED, 0, 0);
+	if (printk_on)
+		bpf_printk("memmap-chains: add start=0x%llx size=0x%llx nid=%d altmap=%d",
+			   start, size, nid, b->altmap != 0);
+}
+
+static __always_inline void on_arch_add_ret(int ret)
+{
+	struct mc_bracket *b = bracket_get();
+	struct vmem_altmap *am;
+	__u64 altmap_bytes = 0;
+	__u32 first, last;
+
+	if (!b || !b->d_arch)
+		return;
+	b->d_arch--;
+	am = (struct vmem_altmap *)b->altmap;
+	if (am)
+		altmap_bytes = (BPF_CORE_READ(am, alloc) + BPF_CORE_READ(am, align))
+			       << MC_PAGE_SHIFT;
+	range_apply(b, b->arch_start, b->arch_size, ret ? MC_OP_DELETE : MC_OP_MARK_ADDED,
+		    am != NULL, altmap_bytes);
+	emit(MC_EV_ADD, ret, b->arch_start, b->arch_size, b->t0, b->nid, am != NULL,
+	     altmap_bytes);
+	first = addr_to_block(b->arch_start);
+	last = addr_to_block(b->arch_start + b->arch_size - 1);
+	if (printk_on)
+		bpf_printk("memmap-chains: added blocks=%u-%u ret=%d memmap_on_memory=%d",
+			   first, last, ret, am != NULL);
+	bracket_leave(b);
+}
+
+static __always_inline void on_remove(__u64 start, __u64 size)
+{
+	struct mc_bracket *b = bracket_enter();
+
+	if (!b)
+		return;
+	stat_add(MC_STAT_REMOVES, 1);
+	b->d_rm++;
+	b->rm_start = start;
+	b->rm_size = size;
+	b->t0 = bpf_ktime_get_ns();
+	if (printk_on)
+		bpf_printk("memmap-chains: remove start=0x%llx size=0x%llx", start, size);
+}
+
+static __always_inline void on_remove_ret(void)
+{
+	struct mc_bracket *b = bracket_get();
+	__u32 first, last;
+
+	if (!b || !b->d_rm)
+		return;
+	b->d_rm--;
+	range_apply(b, b->rm_start, b->rm_size, MC_OP_DELETE, 0, 0);
+	emit(MC_EV_REMOVE, 0, b->rm_start, b->rm_size, b->t0, -1, 0, 0);
+	first = addr_to_block(b->rm_start);
+	last = addr_to_block(b->rm_start + b->rm_size - 1);
+	if (printk_on)
+		bpf_printk("memmap-chains: removed blocks=%u-%u", first, last);
+	bracket_leave(b);
+}
+
+/* ---- fentry/fexit ---- */
+
+SEC("fentry/add_memory_resource")
+int BPF_PROG(fe_add_resource, int nid, struct resource *res)
+{
+	on_add_resource(nid, res);
+	return 0;
+}
+
+SEC("fexit/add_memory_resource")
+int BPF_PROG(fx_add_resource)
+{
+	on_add_resource_ret();
+	return 0;
+}
+
+SEC("fentry/arch_add_memory")
+int BPF_PROG(fe_arch_add, int nid, __u64 start, __u64 size, struct mhp_params *params)
+{
+	on_arch_add(nid, start, size, params);
+	return 0;
+}
+
+SEC("fexit/arch_add_memory")
+int BPF_PROG(fx_arch_add, int nid, __u64 start, __u64 size, struct mhp_params *params,
+	     int ret)
+{
+	on_arch_add_ret(ret);
+	return 0;
+}
+
+SEC("fentry/arch_remove_memory")
+int BPF_PROG(fe_remove, __u64 start, __u64 size)
+{
+	on_remove(start, size);
+	return 0;
+}
+
+SEC("fexit/arch_remove_memory")
+int BPF_PROG(fx_remove)
+{
+	on_remove_ret();
+	return 0;
+}
+
+/* ---- kprobe/kretprobe fallback ---- */
+
+SEC("kprobe/add_memory_resource")
+int BPF_KPROBE(kp_add_resource, int nid, struct resource *res)
+{
+	on_add_resource(nid, res);
+	return 0;
+}
+
+SEC("kretprobe/add_memory_resource")
+int BPF_KRETPROBE(kr_add_resource)
+{
+	on_add_resource_ret();
+	return 0;
+}
+
+SEC("kprobe/arch_add_memory")
+int BPF_KPROBE(kp_arch_add, int nid, __u64 start, __u64 size, struct mhp_params *params)
+{
+	on_arch_add(nid, start, size, params);
+	return 0;
+}
+
+SEC("kretprobe/arch_add_memory")
+int BPF_KRETPROBE(kr_arch_add, int ret)
+{
+	on_arch_add_ret(ret);
+	return 0;
+}
+
+SEC("kprobe/arch_remove_memory")
+int BPF_KPROBE(kp_remove, __u64 start, __u64 size)
+{
+	on_remove(start, size);
+	return 0;
+}
+
+SEC("kretprobe/arch_remove_memory")
+int BPF_KRETPROBE(kr_remove)
+{
+	on_remove_ret();
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
