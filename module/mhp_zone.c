@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mhp_online: zone choice glue between the kernel and mhp_policy.c.
+ *
+ * The kernel picks the zone of a block in zone_for_pfn_range(online_type,
+ * nid, group, start_pfn, nr_pages). A kprobe pre-handler on it (x86-64
+ * argument registers di, si, dx, cx, r8) decides for online_type
+ * MMOP_ONLINE only, i.e. "online" from sysfs or auto-onlining, and
+ * rewrites the argument to MMOP_ONLINE_MOVABLE or MMOP_ONLINE_KERNEL, so
+ * the kernel then does exactly what an explicit request would do. An
+ * explicit online_kernel/online_movable is never touched; with
+ * zone_policy=off nothing is decided at all.
+ *
+ * The same function answers sysfs valid_zones, so the probe has no side
+ * effect beyond a small stash (ring of MHP_STASH_NR decisions keyed by
+ * start pfn). The memory notifier takes the stashed decision at
+ * MEM_GOING_ONLINE of that block and commits it to the decision log at
+ * MEM_ONLINE: the log shows onlinings, not sysfs reads.
+ *
+ * mhp_zone_gather() is the ONE place where kernel numbers (zone counters,
+ * memory group fields, online sections of the decision span) are read
+ * into the plain struct mhp_policy_request, filled as the kernel's
+ * auto_movable_can_online_movable() sees them. It runs in the pre-handler
+ * (preemption off): only reads, bounded loops, no sleeping.
+ *
+ * Other dynamic memory groups (several virtio-mem devices) are counted
+ * through the kernel's walk_dynamic_memory_groups(), which is not
+ * exported: its address is found through a kprobe registration. Calling
+ * it through a pointer is only done where indirect branch tracking is
+ * off, because the kernel seals the ENDBR of functions it never calls
+ * indirectly; elsewhere those groups are not counted, and the summary file
+ * says so.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hash.h>
+#include <linux/memory_hotplug.h>
+#include <linux/mmzone.h>
+#include <linux/nodemask.h>
+
+#include "mhp_online.h"
+
+const char *mhp_online_type_str(int online_type)
+{
+	switch (online_type) {
+	case MMOP_ONLINE:
+		return "online";
+	case MMOP_ONLINE_KERNEL:
+		return "online_kernel";
+	case MMOP_ONLINE_MOVABLE:
+		return "online_movable";
+	default:
+		return "other";
+	}
+}
+
+/* One node's zones, as auto_movable_stats_account_zone() counts them. */
+static void mhp_scope_add_node(struct mhp_policy_scope *s, int nid)
+{
+	pg_data_t *pgdat = NODE_DATA(nid);
+	struct zone *zone;
+	int i;
+
+	if (!pgdat)
+		return;
+	for (i = 0; i < MAX_NR_ZONES; i++) {
+		zone = pgdat->node_zones + i;
+		if (!populated_zone(zone))
+			continue;
+		if (i == ZONE_MOVABLE) {
+			s->movable += zone->present_pages;
+			continue;
+		}
+		s->kernel_early += zone->present_early_pages;
+#ifdef CONFIG_CMA
+		s->cma += zone->cma_pages;
+#endif
+	}
+}
+
+struct mhp_groups_acc {
+	unsigned int ratio;
+	struct mhp_policy_scope *scope;
+};
+
+static int mhp_group_account(struct memory_group *g, void *arg)
+{
+	struct mhp_groups_acc *acc = arg;
+
+	acc->scope->groups_movable += g->present_movable_pages;
+	acc->scope->groups_need +=
+		mhp_policy_group_need(acc->ratio, g->present_movable_pages,
+				      g->present_kernel_pages);
+	return 0;
+}
+
+static void mhp_scope_add_groups(struct mhp_policy_scope *s, int nid,
+				 struct memory_group *self, unsigned int ratio)
+{
+	struct mhp_groups_acc acc = { .ratio = ratio, .scope = s };
+
+	if (mhp.walk_groups)
+		mhp.walk_groups(nid, mhp_group_account, self, &acc);
+}
+
+/* Online pages per zone kind in the aligned span, the block itself left out. */
+static void mhp_span_count(struct mhp_policy_request *r, unsigned long span)
+{
+	unsigned long base = r->start_pfn - r->start_pfn % span;
+	unsigned long end = r->start_pfn + r->nr_pages;
+	unsigned long pfn;
+	struct page *page;
+
+	for (pfn = base; pfn < base + span; pfn += PAGES_PER_SECTION) {
+		if (pfn >= r->start_pfn && pfn < end)
+			continue;
+		page = pfn_to_online_page(pfn);
+		if (!page)
+			continue;
+		if (page_zonenum(page) == ZONE_MOVABLE)
+			r->span_movable += PAGES_PER_SECTION;
+		else
+			r->span_kernel += PAGES_PER_SECTION;
+	}
+}
+
+static void mhp_zone_gather(const struct mhp_policy_params *p, int nid,
+			    struct memory_group *group, unsigned long start_pfn,
+			    unsigned long nr_pages, struct mhp_policy_request *r)
+{
+	unsigned long span;
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	r->start_pfn = start_pfn;
+	r->nr_pages = nr_pages;
+
+	for_each_online_node(n)
+		mhp_scope_add_node(&r->global, n);
+	mhp_scope_add_groups(&r->global, NUMA_NO_NODE, group, p->ratio);
+	if (nid >= 0 && nid < MAX_NUMNODES) {
+		mhp_scope_add_node(&r->node, nid);
+		mhp_scope_add_groups(&r->node, nid, group, p->ratio);
+	} else {
+		r->node = r->global;
+	}
+
+	if (group) {
+		r->group_kind = group->is_dynamic ? MHP_GROUP_DYNAMIC :
+						    MHP_GROUP_STATIC;
+		if (group->is_dynamic)
+			r->group_unit_pages = group->d.unit_pages;
+		else
+			r->group_max_pages = group->s.max_pages;
+		r->group_kernel = group->present_kernel_pages;
+		r->group_movable = group->present_movable_pages;
+	}
+
+	span = mhp_policy_span_pages(p, r->group_kind, r->group_unit_pages,
+				     nr_pages);
+	if (span)
+		mhp_span_count(r, span);
+}
+
+static void mhp_stash_put(const struct mhp_decision_rec *rec)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&mhp.stash_lock, flags);
+	/* Same block asked again (valid_zones): replace, keep the ring short. */
+	for (i = 0; i < MHP_STASH_NR; i++)
+		if (mhp.stash[i].nr_pages &&
+		    mhp.stash[i].start_pfn == rec->start_pfn)
+			break;
+	if (i == MHP_STASH_NR) {
+		i = mhp.stash_next;
+		mhp.stash_next = (i + 1) % MHP_STASH_NR;
+	}
+	mhp.stash[i] = *rec;
+	spin_unlock_irqrestore(&mhp.stash_lock, flags);
+}
+
+/* The decision for the block containing pfn, removed from the stash. */
+bool mhp_stash_take(unsigned long pfn, struct mhp_decision_rec *out)
+{
+	struct mhp_decision_rec *s;
+	unsigned long flags;
+	bool found = false;
+	unsigned int i;
+
+	spin_lock_irqsave(&mhp.stash_lock, flags);
+	for (i = 0; i < MHP_STASH_NR; i++) {
+		s = &mhp.stash[i];
+		if (s->nr_pages && pfn >= s->start_pfn &&
+		    pfn < s->start_pfn + s->nr_pages) {
+			*out = *s;
+			s->nr_pages = 0;
+			found = true;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&mhp.stash_lock, flags);
+	return found;
+}
+
+void mhp_log_commit(struct mhp_decision_rec *rec)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&mhp.log_lock, flags);
+	rec->seq = ++mhp.log_seq;
+	mhp.log[rec->seq % MHP_LOG_NR] = *rec;
+	spin_unlock_irqrestore(&mhp.log_lock, flags);
+}
+
+static int mhp_zone_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct memory_group *group = (struct memory_group *)regs->dx;
+	const struct mhp_config *c;
+	struct mhp_policy_request req;
+	struct mhp_decision_rec rec = {
+		.online_type = (int)regs->di,
+		.nid = (int)regs->si,
+		.start_pfn = regs->cx,
+		.nr_pages = regs->r8,
+		.group_id = group ? hash_ptr(group, 32) : 0,
+	};
+
+	atomic_long_inc(&mhp.probe_hits);
+	if (group)
+		rec.group_kind = group->is_dynamic ? MHP_GROUP_DYNAMIC :
+						     MHP_GROUP_STATIC;
+
+	rcu_read_lock();
+	c = rcu_dereference(mhp.config);
+	rec.policy_off = c->zone_policy == MHP_ZONE_POLICY_OFF;
+	if (rec.online_type == MMOP_ONLINE && !rec.policy_off) {
+		mhp_zone_gather(&c->policy, rec.nid, group, rec.start_pfn,
+				rec.nr_pages, &req);
+		mhp_policy_decide(&c->policy, &req, &rec.d);
+		rec.decided = true;
+	}
+	rcu_read_unlock();
+
+	if (rec.decided) {
+		regs->di = rec.d.zone == MHP_ZONE_MOVABLE ?
+			   MMOP_ONLINE_MOVABLE : MMOP_ONLINE_KERNEL;
+		atomic_long_inc(&mhp.probe_rewrites);
+	}
+	mhp_stash_put(&rec);
+	return 0;
+}
+
+/* Address of a kernel function through a throw-away kprobe. */
+static void *mhp_lookup(const char *name)
+{
+	struct kprobe kp = { .symbol_name = name };
+	void *addr;
+
+	if (register_kprobe(&kp))
+		return NULL;
+	addr = kp.addr;
+	unregister_kprobe(&kp);
+	return addr;
+}
+
+static void mhp_walk_groups_init(void)
+{
+	if (cpu_feature_enabled(X86_FEATURE_IBT)) {
+		mhp.walk_groups_why = "indirect branch tracking is on";
+		return;
+	}
+	mhp.walk_groups = mhp_lookup("walk_dynamic_memory_groups");
+	if (!mhp.walk_groups)
+		mhp.walk_groups_why = "walk_dynamic_memory_groups not found";
+}
+
+int mhp_zone_init(void)
+{
+	int ret;
+
+	mhp_walk_groups_init();
+	if (!mhp.walk_groups)
+		pr_warn("other dynamic memory groups are not counted by the zone policy: %s\n",
+			mhp.walk_groups_why);
+
+	mhp.zone_probe.symbol_name = "zone_for_pfn_range";
+	mhp.zone_probe.pre_handler = mhp_zone_pre;
+	ret = register_kprobe(&mhp.zone_probe);
+	if (ret)
+		pr_err("cannot probe zone_for_pfn_range (%d): no zone policy; needs CONFIG_KPROBES and the symbol\n",
+		       ret);
+	return ret;
+}
+
+void mhp_zone_exit(void)
+{
+	unregister_kprobe(&mhp.zone_probe);
+}
