@@ -1,0 +1,267 @@
+# shellcheck shell=bash
+# Guest side of `make experiment` (scripts/experiment): what every scenario
+# script shares. Sourced after /mhp/lib.sh. A scenario reports numbers with
+# `metric`, block maps and tracer output with `save_file`, and anything it
+# could not do with `tap_skip NAME "not run: why"` (the host report shows
+# those reasons instead of numbers). It ends with `tap_ok done`.
+#
+# Configurations (environment, set by scripts/experiment):
+#   POLICY     zone choice for auto-onlined blocks:
+#              stock        the kernel's default (contig-zones: Normal)
+#              auto-movable the kernel's memory_hotplug.online_policy=auto-movable
+#                           (host adds it to the kernel command line)
+#              movable      memhp_default_state=online_movable (host side)
+#              mod-block    mhp_online zone policy, granule = memory block
+#              mod-1g       mhp_online zone policy, granule = 1 GiB
+#   PLACEMENT  none (no module unless POLICY needs it) | head | tail
+#   TRACE      1: pin the memmap-chains tracer before hot-adding (if built)
+
+EXP_PARAMS=/sys/module/mhp_online/parameters
+EXP_DEBUGFS=/sys/kernel/debug/mhp_online
+
+# Keep the scenario shell out of the OOM killer's way: the workload's
+# workers are the ones to pick.
+echo -1000 >/proc/self/oom_score_adj
+
+exp_now() {
+	echo "$EPOCHREALTIME"
+}
+
+# exp_since T0: seconds since T0 (from exp_now), 3 decimals.
+exp_since() {
+	awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
+exp_mib() {
+	echo $(($(blk_bytes) >> 20))
+}
+
+# exp_param_exists NAME: the loaded module offers parameter NAME.
+exp_param_exists() {
+	[ -e "$EXP_PARAMS/$1" ]
+}
+
+# exp_setup POLICY PLACEMENT: load what the configuration needs. Prints
+# "not run: ..." and returns 1 when a piece is missing.
+exp_setup() {
+	local policy=$1 placement=$2 params=()
+	case "$placement" in
+	none) ;;
+	head | tail) params+=("placement=$placement") ;;
+	*) echo "not run: unknown PLACEMENT=$placement"; return 1 ;;
+	esac
+	case "$policy" in
+	stock | auto-movable | movable) ;;
+	mod-block) params+=("zone_policy=1" "granule_mb=$(exp_mib)") ;;
+	mod-1g) params+=("zone_policy=1" "granule_mb=1024") ;;
+	*) echo "not run: unknown POLICY=$policy"; return 1 ;;
+	esac
+	[ ${#params[@]} -gt 0 ] || return 0
+	[ -f /mhp/mhp_online.ko ] || { echo "not run: mhp_online.ko is missing (module not built)"; return 1; }
+	if ! mhp_load "${params[@]}" 2>/tmp/insmod.err; then
+		echo "not run: insmod mhp_online ${params[*]} failed: $(tr '\n' ' ' </tmp/insmod.err)"
+		return 1
+	fi
+	local p
+	for p in "${params[@]}"; do
+		if ! exp_param_exists "${p%%=*}"; then
+			echo "not run: mhp_online has no parameter ${p%%=*}"
+			return 1
+		fi
+	done
+	note "module: $(cd $EXP_PARAMS && for f in *; do printf '%s=%s ' "$f" "$(cat "$f")"; done)"
+}
+
+# exp_begin NAME: set up the configuration from the environment; on a missing
+# piece, report the scenario as not run and end the job.
+exp_begin() {
+	local why
+	note "experiment $1: $(uname -r) POLICY=${POLICY:-stock} PLACEMENT=${PLACEMENT:-none} boot $(($(memtotal_kb) / 1024)) MiB usable"
+	note "cmdline: $(cat /proc/cmdline)"
+	if ! why=$(exp_setup "${POLICY:-stock}" "${PLACEMENT:-none}"); then
+		tap_skip "$1" "$why"
+		exit 0
+	fi
+}
+
+# exp_trace_start: pin the tracer so it records every hot-add from now on.
+# Prints why when it cannot.
+exp_trace_start() {
+	[ -x /mhp/memmap-chains ] || { echo "memmap-chains not built"; return 1; }
+	/mhp/memmap-chains --reset >/dev/null 2>&1
+	/mhp/memmap-chains --pin -q >/tmp/chains-pin.log 2>&1 ||
+		{ echo "memmap-chains --pin failed: $(tail -1 /tmp/chains-pin.log)"; return 1; }
+}
+
+# exp_trace_save PREFIX: the tracer's report as PREFIX-chains.json/.dot files.
+exp_trace_save() {
+	local rc=0
+	/mhp/memmap-chains --summary --json >/tmp/chains.json 2>/tmp/chains.err || rc=$?
+	# 3 = report written but records dropped: still a report.
+	if [ $rc = 0 ] || [ $rc = 3 ]; then
+		save_file "$1-chains.json" /tmp/chains.json
+	else
+		note "memmap-chains --summary --json failed ($rc): $(tail -1 /tmp/chains.err)"
+	fi
+	/mhp/memmap-chains --summary --dot >/tmp/chains.dot 2>/dev/null && save_file "$1-chains.dot" /tmp/chains.dot
+	/mhp/memmap-chains --summary 2>/dev/null | head -40
+	return 0
+}
+
+exp_trace_stop() {
+	/mhp/memmap-chains --reset >/dev/null 2>&1 || true
+}
+
+# exp_blockmap FILE [BLOCK...]: "block zone state" per hot-added block.
+exp_blockmap() {
+	local f=$1 n z
+	shift
+	: >"$f"
+	for n in ${@:-$(hotadded_blocks)}; do
+		[ -e "$MHP_SYS_MEM/memory$n" ] || continue
+		z=-
+		[ "$(blk_state "$n")" = online ] && z=$(blk_zone "$n")
+		echo "$n $z $(blk_state "$n")" >>"$f"
+	done
+}
+
+# exp_zone_blocks FILE ZONE: blocks of a block map in ZONE.
+exp_zone_blocks() {
+	awk -v z="$2" '$2 == z { c++ } END { print c + 0 }' "$1"
+}
+
+# exp_movable_mib: present pages of ZONE_MOVABLE (all nodes) in MiB.
+exp_movable_mib() {
+	zone_counts | awk '$2 == "Movable" { p += $3 } END { print int(p * 4 / 1024) }'
+}
+
+# exp_gigantic PREFIX: how many 1 GiB hugetlb pages the guest can allocate at
+# run time right now, next to what the ZONE_MOVABLE total would allow.
+exp_gigantic() {
+	local f=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages t0 want got mov
+	if [ ! -w "$f" ]; then
+		tap_skip "$1-gigantic" "not run: no $f (1 GiB hugetlb pages unsupported)"
+		return 0
+	fi
+	mov=$(exp_movable_mib)
+	want=$(($(memtotal_kb) / 1048576 + 1))
+	t0=$(exp_now)
+	echo "$want" >"$f" 2>/dev/null
+	got=$(cat "$f")
+	metric "$1-gig-seconds" "$(exp_since "$t0")"
+	echo 0 >"$f"
+	metric "$1-gig-pages" "$got"
+	metric "$1-gig-movable-max" $((mov / 1024))
+	metric "$1-gig-movable-mib" "$mov"
+	metric "$1-gig-memtotal-mib" $(($(memtotal_kb) / 1024))
+	note "$1: $got of $want 1 GiB pages allocated; ZONE_MOVABLE $mov MiB allows $((mov / 1024))"
+}
+
+# exp_module_save PREFIX: the module's debugfs files, when it is loaded.
+exp_module_save() {
+	local f
+	[ -d "$EXP_DEBUGFS" ] || return 0
+	for f in "$EXP_DEBUGFS"/*; do
+		[ -f "$f" ] || continue
+		cat "$f" >"/tmp/mod-${f##*/}" 2>/dev/null && save_file "$1-mod-${f##*/}.txt" "/tmp/mod-${f##*/}"
+	done
+	return 0
+}
+
+# exp_counts_metrics PREFIX: OOM kills and allocation failures so far.
+exp_counts_metrics() {
+	metric "$1-oom-kills" "$(oom_kills)"
+	metric "$1-alloc-failures" "$(alloc_failures)"
+}
+
+# exp_vmem_unplug_all ID SECONDS: ask for size 0, wait until the device
+# stops shrinking (or reaches 0); prints the plugged bytes left.
+exp_vmem_unplug_all() {
+	local id=$1 limit=$2 last=-1 size same=0 end
+	host vmem-set "$id" 0 >/dev/null
+	end=$((SECONDS + limit))
+	while [ $SECONDS -lt "$end" ]; do
+		size=$(host vmem-size "$id")
+		[ "$size" = 0 ] && break
+		if [ "$size" = "$last" ]; then
+			same=$((same + 1))
+			# virtio-mem retries unplug every few seconds; 20 s without
+			# progress means what is left stays.
+			[ $same -ge 40 ] && break
+		else
+			same=0
+		fi
+		last=$size
+		sleep 0.5
+	done
+	host vmem-size "$id"
+}
+
+# exp_workload_args MIB: mhp-workload options for a job sized to MIB of
+# memory, using it the way servers do: 60 % anonymous, 12.5 % tmpfs files of
+# 4 KiB (32 per MiB; each also costs a dentry and an inode in slab) and
+# 1/64 page tables, over 4 workers.
+exp_workload_args() {
+	local mib=$1
+	echo "--anon-mb $((mib * 6 / 10)) --files $((mib * 32)) --tables-mb $((mib / 64 + 1)) --procs 4 --dir /tmp/wl"
+}
+
+# exp_workload_end: the workload stopped; its tmpfs files go too (what stays
+# is what a finished server job leaves: slab, page cache of others).
+exp_workload_end() {
+	rm -rf /tmp/wl
+}
+
+# exp_grow KIND TOTAL_MIB UNIT_MIB: hot-add TOTAL in UNIT steps, one at a
+# time, each onlined (auto-onlining) before the next: DIMMs of UNIT (ids in
+# EXP_DIMMS) or virtio-mem device vm0 stepped by UNIT. Sets EXP_GROW_S (the
+# seconds it took). Returns 1 (and says why) if a step failed.
+EXP_DIMMS=()
+exp_grow() {
+	local kind=$1 total=$2 unit=$3 i id t0
+	t0=$(exp_now)
+	case "$kind" in
+	dimm)
+		for ((i = 0; i < total / unit; i++)); do
+			id=$(dimm_add "${unit}M") || { echo "DIMM $i of ${unit} MiB not added"; return 1; }
+			EXP_DIMMS+=("$id")
+		done
+		;;
+	vmem)
+		kmod_load virtio_mem || { echo "virtio_mem did not load"; return 1; }
+		for ((i = 1; i <= total / unit; i++)); do
+			host vmem-set vm0 "$((i * unit))M" >/dev/null
+			host vmem-wait vm0 "$((i * unit))M" 60 >/dev/null ||
+				{ echo "virtio-mem did not reach $((i * unit)) MiB"; return 1; }
+		done
+		;;
+	*) echo "unknown KIND=$kind"; return 1 ;;
+	esac
+	# Auto-onlining happens during the add; wait for stragglers anyway.
+	wait_for 60 exp_all_online || { echo "hot-added blocks stayed offline"; return 1; }
+	EXP_GROW_S=$(exp_since "$t0")
+}
+
+exp_all_online() {
+	local n
+	for n in $(hotadded_blocks); do
+		[ "$(blk_state "$n")" = online ] || return 1
+	done
+}
+
+# exp_shrink KIND UNIT_MIB: unplug as much as possible; sets EXP_SHRINK_S
+# and EXP_LEFT_MIB (hot-added memory still plugged).
+exp_shrink() {
+	local kind=$1 unit=$2 t0 left
+	t0=$(exp_now)
+	case "$kind" in
+	dimm)
+		left=$(unplug_dimms "${EXP_DIMMS[@]}" | wc -l)
+		EXP_LEFT_MIB=$((left * unit))
+		;;
+	vmem)
+		EXP_LEFT_MIB=$(($(exp_vmem_unplug_all vm0 180) >> 20))
+		;;
+	esac
+	EXP_SHRINK_S=$(exp_since "$t0")
+}
