@@ -1,7 +1,7 @@
 #!/bin/bash
 # Zone policy against the kernel's own auto-movable policy, virtio-mem: the
 # seed's single virtio-mem device in a 4 GiB VM at ratio 301, scaled down 8x
-# (512 MiB boot, one device growing to 3 GiB in 512 MiB steps). For every
+# (512 MiB boot, one device growing to 5 GiB in 512 MiB steps). For every
 # block the device adds, on the same guest state, the kernel's policy
 # (memory_hotplug.online_policy=auto-movable, ours off) and ours (granule =
 # block size, kernel back to contig-zones) are asked which zone valid_zones
@@ -9,14 +9,14 @@
 # zone the block lands in must agree block for block, and the layout must be
 # the seed's: the first 1.5 GiB (3 x boot) Movable, then Normal, Movable x3,
 # Normal, ... (Normal memory of the device allows more Movable in it).
-# mhp-guest: --mem 512M --maxmem 4G --vmem 3G,requested=0 --append "memhp_default_state=offline memory_hotplug.online_policy=auto-movable memory_hotplug.auto_movable_ratio=301"
+# mhp-guest: --mem 512M --maxmem 6G --vmem 5G,requested=0 --append "memhp_default_state=offline memory_hotplug.online_policy=auto-movable memory_hotplug.auto_movable_ratio=301"
 # mhp-timeout: 300
 . /mhp/lib.sh
 
 KP=/sys/module/memory_hotplug/parameters
 MP=/sys/module/mhp_online/parameters
 STEP_MB=512
-TOTAL_MB=3072
+TOTAL_MB=5120
 BLK_MB=$(($(blk_bytes) >> 20))
 LOAD_ARGS="zone_policy=ratio ratio=301 numa_aware=1 granule_mb=$BLK_MB"
 
@@ -54,6 +54,60 @@ decide_block() {
 		a=online-failed
 	fi
 	echo "$k $o $a"
+}
+
+PER_GRANULE=$((1024 / BLK_MB))
+
+# full_movable_granules: aligned GiBs of hot-added memory all Movable.
+full_movable_granules() {
+	local n c=0 full=0
+	for n in $(hotadded_blocks); do
+		[ $((n % PER_GRANULE)) -eq 0 ] && c=0
+		[ "$(blk_zone "$n")" = Movable ] && c=$((c + 1))
+		[ $c -eq $PER_GRANULE ] && full=$((full + 1)) && c=0
+	done
+	echo $full
+}
+
+# offlinable_granules: aligned GiBs of hot-added memory whose blocks can all
+# be offlined at once (what unplugging 1 GiB at a time needs); every block
+# offlined is onlined back to the zone it had.
+offlinable_granules() {
+	local g n x z ok count=0 done_blocks
+	for g in $(hotadded_blocks | awk -v p="$PER_GRANULE" '{ print int($1 / p) }' | sort -un); do
+		ok=1
+		done_blocks=()
+		for ((n = g * PER_GRANULE; n < (g + 1) * PER_GRANULE; n++)); do
+			[ "$(blk_state "$n")" = online ] || { ok=0; break; }
+			z=$(blk_zone "$n")
+			if timeout 20 sh -c "echo offline >$MHP_SYS_MEM/memory$n/state" 2>/dev/null; then
+				done_blocks+=("$n:$z")
+			else
+				ok=0
+				break
+			fi
+		done
+		for x in "${done_blocks[@]}"; do
+			n=${x%%:*}
+			if [ "${x##*:}" = Movable ]; then
+				blk_online "$n" online_movable
+			else
+				blk_online "$n" online_kernel
+			fi
+		done
+		count=$((count + ok))
+	done
+	echo $count
+}
+
+# hugetlb_1g: 1 GiB hugetlb pages the guest can allocate now (the stock
+# kernels never take them from ZONE_MOVABLE, and a page must lie in one zone).
+hugetlb_1g() {
+	local hp=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages n
+	echo 64 >$hp
+	n=$(cat $hp)
+	echo 0 >$hp
+	echo "$n"
 }
 
 # The seed's layout: boot x 3.01 Movable first (here 12 blocks), then N M M M.
@@ -112,4 +166,14 @@ tap_check blocks-compared test "$compared" -eq $((TOTAL_MB / BLK_MB))
 tap_check zones-match-kernel-block-for-block test "$mismatch" -eq 0
 tap_check kernel-gives-seed-layout test $kernel_layout_ok -eq 1
 tap_check ours-gives-seed-layout test $layout_ok -eq 1
+
+# What the mixture costs at 1 GiB granularity (compare policy-granule).
+full=$(full_movable_granules)
+offlinable=$(offlinable_granules)
+hugetlb=$(hugetlb_1g)
+note "kernel's layout: $full fully Movable 1 GiB granules, $offlinable granules offline as a whole, $hugetlb 1 GiB hugetlb pages"
+metric policy-vmem-full-movable-granules "$full"
+metric policy-vmem-offlinable-granules "$offlinable"
+metric policy-vmem-hugetlb-1g "$hugetlb"
+tap_check movable-granules-offline-whole test "$offlinable" -ge "$full"
 lsmem

@@ -1,0 +1,113 @@
+#!/bin/bash
+# The granule: a virtio-mem device grows a 512 MiB guest by 5 GiB, onlined by
+# mhp_online with its defaults (ratio 301, granule 1 GiB). Every aligned
+# 1 GiB granule of the device must be all Movable or all Normal (the kernel's
+# policy mixes Normal and Movable blocks inside each GiB, see
+# policy-virtio-mem), and both kinds must appear. Every fully Movable granule
+# must then offline as a whole (what unplugging in 1 GiB units needs), and
+# the 1 GiB hugetlb pages the guest can allocate are reported;
+# policy-virtio-mem reports the same metrics for the kernel's layout.
+# mhp-guest: --mem 512M --maxmem 6G --vmem 5G,requested=0 --append "memhp_default_state=online"
+# mhp-timeout: 300
+. /mhp/lib.sh
+
+DEV_MB=5120
+STEP_MB=1024
+BLK_MB=$(($(blk_bytes) >> 20))
+PER_GRANULE=$((1024 / BLK_MB))
+
+# granule_zones: one line per aligned GiB of hot-added memory: its blocks'
+# zones, e.g. "Movable" or "Normal" or "Movable Normal" if mixed.
+granule_zones() {
+	local n g last=-1 zones=""
+	for n in $(hotadded_blocks); do
+		g=$((n / PER_GRANULE))
+		if [ "$g" != "$last" ] && [ "$last" != -1 ]; then
+			echo "$zones" | tr ' ' '\n' | sort -u | xargs
+			zones=""
+		fi
+		last=$g
+		zones="$zones $(blk_zone "$n")"
+	done
+	[ -n "$zones" ] && echo "$zones" | tr ' ' '\n' | sort -u | xargs
+}
+
+# offlinable_granules: aligned GiBs of hot-added memory whose blocks can all
+# be offlined at once (what unplugging 1 GiB at a time needs); every block
+# offlined is onlined back to the zone it had.
+offlinable_granules() {
+	local g n x z ok count=0 done_blocks
+	for g in $(hotadded_blocks | awk -v p="$PER_GRANULE" '{ print int($1 / p) }' | sort -un); do
+		ok=1
+		done_blocks=()
+		for ((n = g * PER_GRANULE; n < (g + 1) * PER_GRANULE; n++)); do
+			[ "$(blk_state "$n")" = online ] || { ok=0; break; }
+			z=$(blk_zone "$n")
+			if timeout 20 sh -c "echo offline >$MHP_SYS_MEM/memory$n/state" 2>/dev/null; then
+				done_blocks+=("$n:$z")
+			else
+				ok=0
+				break
+			fi
+		done
+		for x in "${done_blocks[@]}"; do
+			n=${x%%:*}
+			if [ "${x##*:}" = Movable ]; then
+				blk_online "$n" online_movable
+			else
+				blk_online "$n" online_kernel
+			fi
+		done
+		count=$((count + ok))
+	done
+	echo $count
+}
+
+# hugetlb_1g: 1 GiB hugetlb pages the guest can allocate now (the stock
+# kernels never take them from ZONE_MOVABLE, and a page must lie in one zone).
+hugetlb_1g() {
+	local hp=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages n
+	echo 64 >$hp
+	n=$(cat $hp)
+	echo 0 >$hp
+	echo "$n"
+}
+
+kmod_load virtio_mem || { tap_fail load-virtio-mem "insmod failed"; exit 0; }
+mhp_load || { tap_fail load-module "insmod failed"; exit 0; }
+tap_check granule-default-1024 test "$(cat /sys/module/mhp_online/parameters/granule_mb)" = 1024
+for ((size = STEP_MB; size <= DEV_MB; size += STEP_MB)); do
+	host vmem-set vm0 ${size}M >/dev/null
+	host vmem-wait vm0 ${size}M 120 >/dev/null || { tap_fail vmem-grow-$size "device did not plug ${size}M"; exit 0; }
+done
+# The last blocks may still be onlining.
+for ((t = 0; t < 300; t++)); do
+	[ "$(blk_list online | wc -l)" -ge $(((512 + DEV_MB) / BLK_MB)) ] && break
+	sleep 0.1
+done
+
+gz=$(granule_zones)
+echo "$gz" | nl
+granules=$(echo "$gz" | wc -l)
+full_movable=$(echo "$gz" | grep -cx Movable)
+full_normal=$(echo "$gz" | grep -cx Normal)
+mixed=$((granules - full_movable - full_normal))
+movable_blocks=0
+for n in $(hotadded_blocks); do
+	[ "$(blk_zone "$n")" = Movable ] && movable_blocks=$((movable_blocks + 1))
+done
+
+offlinable=$(offlinable_granules)
+hugetlb=$(hugetlb_1g)
+note "granule 1 GiB: $granules granules: $full_movable Movable, $full_normal Normal, $mixed mixed; $movable_blocks Movable blocks; $offlinable granules offline as a whole; $hugetlb 1 GiB hugetlb pages"
+
+metric policy-granule-granules "$granules"
+metric policy-granule-full-movable "$full_movable"
+metric policy-granule-mixed "$mixed"
+metric policy-granule-movable-blocks "$movable_blocks"
+metric policy-granule-offlinable-granules "$offlinable"
+metric policy-granule-hugetlb-1g "$hugetlb"
+tap_check device-fully-online test "$granules" -eq $((DEV_MB / 1024))
+tap_check no-mixed-granule test "$mixed" -eq 0
+tap_check movable-and-normal-granules test "$full_movable" -gt 0 -a "$full_normal" -gt 0
+tap_check movable-granules-offline-whole test "$offlinable" -ge "$full_movable"
