@@ -22,7 +22,10 @@
  * so the memmap bytes allocated so far in the bracket say which section (and
  * so which block) an allocation is for.  The block holding the page is the
  * host; host != dependent gives an edge.  arch_remove_memory() drops the
- * records of the blocks it removes.
+ * records of the blocks it removes.  Outside hot-add, unmovable allocations
+ * that land in a traced block are counted as the block's kernel_bytes, and
+ * every tracked page is taken back out when it is freed (mm_page_free,
+ * mm_page_free_batched).
  *
  * The same handlers run from fentry/fexit (preferred) or kprobes/kretprobes
  * (fallback, chosen by the loader); exit handlers only need the return value
@@ -51,8 +54,10 @@ const volatile __u64 func_start[MC_MAX_FUNCS] = {};
 const volatile __u64 func_end[MC_MAX_FUNCS] = {};
 const volatile __u32 func_kind[MC_MAX_FUNCS] = {};
 
-/* Threads currently inside a bracket: the tracepoints return at once when 0. */
+/* Threads currently inside a bracket. */
 int active;
+/* Lowest pfn of any traced block: allocations below it cannot pin one. */
+__u64 min_pfn;
 
 /* Per-thread position inside the hot-add/remove call tree. */
 struct mc_bracket {
@@ -330,27 +335,64 @@ static __always_inline void edge_add(struct mc_block *r, __u32 host, __u32 kind,
 	stat_add(MC_STAT_DROPPED_EDGES, 1);
 }
 
+/* Remember a tracked page so that its free takes it back out. */
+static __always_inline void page_track(__u64 pfn, __u32 dep, __u32 host, __u32 kind,
+				       __u32 order)
+{
+	struct mc_page pg = {
+		.dep = dep,
+		.host = host,
+		.kind = kind,
+		.order = order,
+	};
+
+	if (bpf_map_update_elem(&pages, &pfn, &pg, BPF_ANY))
+		stat_add(MC_STAT_DROPPED_PAGES, 1);
+}
+
+/*
+ * Outside hot-add: an unmovable allocation (by request: MIGRATE_UNMOVABLE or
+ * MIGRATE_RECLAIMABLE) that lands in a traced block pins it too.
+ */
+static __always_inline void kernel_alloc(__u64 pfn, __u32 order, int migratetype)
+{
+	__u32 host = pfn_to_block(pfn);
+	struct mc_block *r;
+	__u64 bytes;
+
+	if (migratetype != 0 /* UNMOVABLE */ && migratetype != 2 /* RECLAIMABLE */)
+		return;
+	r = bpf_map_lookup_elem(&blocks, &host);
+	if (!r)
+		return;
+	bytes = 1ULL << (MC_PAGE_SHIFT + (order & 31));
+	__sync_fetch_and_add(&r->kernel_bytes, bytes);
+	stat_add(MC_STAT_KERNEL_ALLOCS, 1);
+	page_track(pfn, MC_DEP_KERNEL, host, MC_KIND_OTHER, order);
+}
+
 SEC("tracepoint/kmem/mm_page_alloc")
 int mc_page_alloc(struct trace_event_raw_mm_page_alloc *ctx)
 {
-	struct mc_bracket *b;
+	struct mc_bracket *b = NULL;
 	struct mc_block *r;
-	struct mc_page pg;
-	__u64 pfn, bytes;
+	__u64 pfn, bytes, lo = min_pfn;
 	__u32 dep, host, kind, order;
 
-	if (!active)
-		return 0;
-	/* An interrupt on the hot-adding thread allocates for someone else. */
-	if (in_interrupt())
-		return 0;
-	b = bracket_get();
-	if (!b || (!b->d_res && !b->d_arch))
+	if (!active && !lo)
 		return 0;
 	pfn = BPF_CORE_READ(ctx, pfn);
 	if (pfn == (__u64)-1)
 		return 0;
 	order = BPF_CORE_READ(ctx, order);
+	if (active)
+		b = bracket_get();
+	/* An interrupt on the hot-adding thread allocates for someone else. */
+	if (!b || (!b->d_res && !b->d_arch) || in_interrupt()) {
+		if (lo && pfn >= lo)
+			kernel_alloc(pfn, order, BPF_CORE_READ(ctx, migratetype));
+		return 0;
+	}
 	bytes = 1ULL << (MC_PAGE_SHIFT + (order & 31));
 	kind = stack_kind(ctx);
 	dep = bracket_dep(b);
@@ -362,43 +404,63 @@ int mc_page_alloc(struct trace_event_raw_mm_page_alloc *ctx)
 		return 0;
 	edge_add(r, host, kind, bytes);
 	stat_add(MC_STAT_ALLOCS, 1);
-
-	pg.dep = dep;
-	pg.host = host;
-	pg.kind = kind;
-	pg.order = order;
-	if (bpf_map_update_elem(&pages, &pfn, &pg, BPF_ANY))
-		stat_add(MC_STAT_DROPPED_PAGES, 1);
+	page_track(pfn, dep, host, kind, order);
 	if (printk_on)
 		bpf_printk("memmap-chains: alloc dep=%u host=%u kind=%s order=%u pfn=0x%lx",
 			   dep, host, kind_name(kind), order, pfn);
 	return 0;
 }
 
-/* A page allocated inside a bracket and freed again no longer pins its host. */
-SEC("tracepoint/kmem/mm_page_free")
-int mc_page_free(struct trace_event_raw_mm_page_free *ctx)
+/* A tracked page that is freed no longer pins its host. */
+static __always_inline void page_freed(__u64 pfn)
 {
 	struct mc_page *pg;
 	struct mc_block *r;
-	__u64 pfn;
-	__u32 dep;
+	__s64 bytes;
+	__u32 key;
 
-	if (!active)
-		return 0;
-	if (!bracket_get())
-		return 0;
-	pfn = BPF_CORE_READ(ctx, pfn);
 	pg = bpf_map_lookup_elem(&pages, &pfn);
 	if (!pg)
-		return 0;
-	dep = pg->dep;
-	r = bpf_map_lookup_elem(&blocks, &dep);
-	if (r)
-		edge_add(r, pg->host, pg->kind,
-			 -(__s64)(1ULL << (MC_PAGE_SHIFT + (pg->order & 31))));
+		return;
+	bytes = 1LL << (MC_PAGE_SHIFT + (pg->order & 31));
+	if (pg->dep == MC_DEP_KERNEL) {
+		key = pg->host;
+		r = bpf_map_lookup_elem(&blocks, &key);
+		if (r)
+			__sync_fetch_and_add(&r->kernel_bytes, -bytes);
+	} else {
+		key = pg->dep;
+		r = bpf_map_lookup_elem(&blocks, &key);
+		if (r)
+			edge_add(r, pg->host, pg->kind, -bytes);
+	}
 	bpf_map_delete_elem(&pages, &pfn);
 	stat_add(MC_STAT_FREES, 1);
+}
+
+SEC("tracepoint/kmem/mm_page_free")
+int mc_page_free(struct trace_event_raw_mm_page_free *ctx)
+{
+	__u64 pfn, lo = min_pfn;
+
+	if (!active && !lo)
+		return 0;
+	pfn = BPF_CORE_READ(ctx, pfn);
+	if ((lo && pfn >= lo) || (active && bracket_get()))
+		page_freed(pfn);
+	return 0;
+}
+
+SEC("tracepoint/kmem/mm_page_free_batched")
+int mc_page_free_batched(struct trace_event_raw_mm_page_free_batched *ctx)
+{
+	__u64 pfn, lo = min_pfn;
+
+	if (!lo)
+		return 0;
+	pfn = BPF_CORE_READ(ctx, pfn);
+	if (pfn >= lo)
+		page_freed(pfn);
 	return 0;
 }
 
@@ -427,6 +489,8 @@ static long range_block_cb(__u32 i, struct range_ctx *c)
 	r = block_get(blk, c->nid, c->t0);
 	if (!r)
 		return 0;
+	if (!min_pfn || r->start >> MC_PAGE_SHIFT < min_pfn)
+		min_pfn = r->start >> MC_PAGE_SHIFT;
 	r->flags |= MC_BLK_ADDED;
 	if (c->altmap) {
 		r->flags |= MC_BLK_MEMMAP_ON_MEMORY;
@@ -443,7 +507,8 @@ struct pages_ctx {
 static long drop_pages_cb(struct bpf_map *map, __u64 *key, struct mc_page *pg,
 			  struct pages_ctx *c)
 {
-	if (pg->dep >= c->first && pg->dep <= c->last)
+	if ((pg->dep >= c->first && pg->dep <= c->last) ||
+	    (pg->host >= c->first && pg->host <= c->last))
 		bpf_map_delete_elem(map, key);
 	return 0;
 }

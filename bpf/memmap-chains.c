@@ -247,11 +247,19 @@ struct blk {
 	int next;		/* host on that path (index), -1 if none */
 	bool visiting;
 	unsigned int nr_pins;	/* distinct hot-added blocks it pins transitively */
+	unsigned int nr_blocked;	/* blocks that must go before it (transitively) */
 	const char *why;
 	const char *why_text;
 };
 
 static struct blk *blks;
+
+/* Cannot be offlined: holds metadata of another block or later kernel pages. */
+static bool blk_pinned(const struct blk *b)
+{
+	return b->nr_deps || (long long)b->rec.kernel_bytes > 0;
+}
+
 static size_t nr_blks, cap_blks;
 
 static struct blk *blk_find(unsigned int id)
@@ -448,6 +456,7 @@ static unsigned int count_pins(struct blk *b)
 		if (!h || h == b || mark[h - blks])
 			continue;
 		mark[h - blks] = 1;
+		h->nr_blocked++;
 		n += h->traced + count_pins(h);
 	}
 	return n;
@@ -478,12 +487,19 @@ static bool boot_has_zone(const char *zone)
  * Why a hot-added block hosts others' metadata.  "first-in-zone": it is the
  * first hot-added block of a zone that boot memory does not have, so the
  * kernel allocations of later hot-adds had nowhere else to go in that zone
- * (the zone layout forces it).  "fresh": it was onlined right before its
- * dependent and its pages were handed out first (freelist head placement).
+ * (the zone layout forces it).  "fresh": it was one of the two blocks onlined
+ * right before a dependent and its pages were handed out first (freelist
+ * head placement; a 2 MiB memmap takes half of a 4 MiB buddy, the next one
+ * the other half, so every other block ends up hosting).
  * "allocator": anything else.
  */
 static void classify_why(struct blk *h)
 {
+	if (!h->nr_deps && h->rec.kernel_bytes) {
+		h->why = "kernel";
+		h->why_text = "unmovable kernel allocations made after it was onlined";
+		return;
+	}
 	if (!h->traced) {
 		h->why = "boot";
 		h->why_text = "boot memory (never hot-removable)";
@@ -499,10 +515,11 @@ static void classify_why(struct blk *h)
 		struct blk *d = &blks[i];
 
 		for_each_edge(d, e)
-			if (e->host == h->id && d != h && d->rec.seq == h->rec.seq + 1) {
+			if (e->host == h->id && d != h && d->rec.seq > h->rec.seq &&
+			    d->rec.seq <= h->rec.seq + 2) {
 				h->why = "fresh";
 				h->why_text = "onlined just before its dependent; its fresh "
-					      "pages were handed out first";
+					      "pages were handed out first (head placement)";
 				return;
 			}
 	}
@@ -539,7 +556,7 @@ static void analyse(void)
 			memset(mark, 0, nr_blks);
 			blks[i].nr_pins = count_pins(&blks[i]);
 		}
-		if (blks[i].nr_deps)
+		if (blks[i].nr_deps || (long long)blks[i].rec.kernel_bytes > 0)
 			classify_why(&blks[i]);
 	}
 }
@@ -600,7 +617,7 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 
 	for (size_t i = 0; i < nr_blks; i++) {
 		ntraced += blks[i].traced;
-		npinned += blks[i].traced && blks[i].nr_deps;
+		npinned += blks[i].traced && blk_pinned(&blks[i]);
 		for_each_edge(&blks[i], e) {
 			nedges++;
 			kinds[e->kind < MC_NR_KINDS ? e->kind : MC_KIND_OTHER]++;
@@ -658,12 +675,16 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 	for (size_t i = 0; i < nr_blks; i++) {
 		struct blk *h = &blks[i];
 
-		if (!h->nr_deps)
+		if (!blk_pinned(h))
 			continue;
-		fprintf(f, "  %u [%s %s] for %u blocks: memmap %s, pgtable %s, other %s; why: %s (%s)\n",
-			h->id, h->zone, h->state, h->nr_deps, human(h->hosted[0], b1, sizeof(b1)),
-			human(h->hosted[1], b2, sizeof(b2)),
-			human(h->hosted[2], b3, sizeof(b3)), h->why, h->why_text);
+		fprintf(f, "  %u [%s %s] for %u blocks (%u transitively): memmap %s, pgtable %s, "
+			"other %s", h->id, h->zone, h->state, h->nr_deps, h->nr_blocked,
+			human(h->hosted[0], b1, sizeof(b1)), human(h->hosted[1], b2, sizeof(b2)),
+			human(h->hosted[2], b3, sizeof(b3)));
+		if ((long long)h->rec.kernel_bytes > 0)
+			fprintf(f, ", later kernel allocations %s",
+				human(h->rec.kernel_bytes, b1, sizeof(b1)));
+		fprintf(f, "; why: %s (%s)\n", h->why, h->why_text);
 	}
 	free(ch);
 }
@@ -685,7 +706,7 @@ static void json_str(FILE *f, const char *s)
 static void print_json(FILE *f, struct state *st, const char *mode)
 {
 	static const char * const stat_names[MC_NR_STATS] = {
-		"adds", "removes", "allocs", "frees", "dropped_blocks", "dropped_edges",
+		"adds", "removes", "allocs", "frees", "kernel_allocs", "dropped_blocks", "dropped_edges",
 		"dropped_pages", "dropped_events", "dropped_threads", "seq",
 	};
 	struct utsname u;
@@ -713,7 +734,8 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 		json_str(f, b->zone);
 		fprintf(f, ", \"hotadded\": %s, \"seq\": %llu, \"node\": %d, \"memmap_on_memory\": %s, "
 			"\"altmap_bytes\": %llu, \"self_bytes\": %llu, \"hosted_bytes\": {\"memmap\": %llu, "
-			"\"pgtable\": %llu, \"other\": %llu}, \"dependents\": %u, \"pinned\": %s, "
+			"\"pgtable\": %llu, \"other\": %llu}, \"kernel_bytes\": %llu, \"dependents\": %u, "
+			"\"blocked_by\": %u, \"pinned\": %s, "
 			"\"pins_blocks\": %u, \"pins_bytes\": %llu, \"chain_length\": %d, \"why\": ",
 			b->traced ? "true" : "false", (unsigned long long)b->rec.seq,
 			b->traced ? b->rec.nid : -1,
@@ -721,8 +743,9 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 			(unsigned long long)b->rec.altmap_bytes,
 			(unsigned long long)(b->rec.self_bytes[0] + b->rec.self_bytes[1] +
 					     b->rec.self_bytes[2]),
-			b->hosted[0], b->hosted[1], b->hosted[2], b->nr_deps,
-			b->nr_deps ? "true" : "false", b->nr_pins,
+			b->hosted[0], b->hosted[1], b->hosted[2],
+			(long long)b->rec.kernel_bytes > 0 ? (unsigned long long)b->rec.kernel_bytes : 0ULL,
+			b->nr_deps, b->nr_blocked, blk_pinned(b) ? "true" : "false", b->nr_pins,
 			(unsigned long long)b->nr_pins * block_size, b->depth);
 		if (b->why)
 			json_str(f, b->why);
@@ -793,9 +816,9 @@ static void print_dot(FILE *f)
 
 		fprintf(f, "  b%u [label=\"%u\\n%s%s\", fillcolor=\"%s\", style=\"filled%s%s\", "
 			"pos=\"%zu,%zu!\"];\n", b->id, b->id, b->zone,
-			b->nr_deps ? " pinned" : "", zone_color(b->zone),
+			blk_pinned(b) ? " pinned" : "", zone_color(b->zone),
 			strcmp(b->state, "online") ? ",dashed" : "",
-			b->nr_deps ? ",bold" : "", (i % 16) * 1, (size_t)(-(long)(i / 16)) + 0);
+			blk_pinned(b) ? ",bold" : "", (i % 16) * 1, (size_t)(-(long)(i / 16)) + 0);
 	}
 	for (size_t i = 0; i < nr_blks; i++) {
 		for_each_edge(&blks[i], e) {

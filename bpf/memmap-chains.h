@@ -10,7 +10,9 @@
  * "host block -> dependent block".  The BPF side records, per dependent
  * block, up to MC_MAX_EDGES edges (host, kind, bytes) in the pinned map
  * "blocks"; every attributed page in the pinned map "pages" (so a page freed
- * again inside the bracket is taken back out); counters in "stats".
+ * again is taken back out); counters in "stats".  Unmovable allocations made
+ * later, outside any hot-add, that land in a traced block are counted in the
+ * block's kernel_bytes: they pin it as well, without a dependent block.
  * Everything is keyed by memory block id = pfn >> (block shift - PAGE_SHIFT).
  */
 #ifndef __MEMMAP_CHAINS_H
@@ -66,12 +68,16 @@ struct mc_block {
 	__u64 self_bytes[MC_NR_KINDS];	/* allocations that landed in the block itself */
 	__u64 altmap_bytes;	/* memmap_on_memory: memmap carved from the block */
 	__u64 dropped_edges;	/* allocations lost because edges[] was full */
+	__u64 kernel_bytes;	/* unmovable allocations outside any hot-add now in the block */
 	struct mc_edge edges[MC_MAX_EDGES];
 };
 
+/* mc_page.dep of an unmovable allocation made outside any hot-add. */
+#define MC_DEP_KERNEL		0xffffffffU
+
 /* Value of map "pages", key: pfn (__u64) of the first page of an allocation. */
 struct mc_page {
-	__u32 dep;		/* dependent block */
+	__u32 dep;		/* dependent block, or MC_DEP_KERNEL */
 	__u32 host;		/* block holding the page */
 	__u32 kind;		/* enum mc_kind */
 	__u32 order;		/* allocation order */
@@ -82,7 +88,8 @@ enum mc_stat {
 	MC_STAT_ADDS = 0,		/* arch_add_memory() brackets seen */
 	MC_STAT_REMOVES,		/* arch_remove_memory() brackets seen */
 	MC_STAT_ALLOCS,			/* page allocations attributed */
-	MC_STAT_FREES,			/* attributed pages freed inside a bracket */
+	MC_STAT_FREES,			/* tracked pages freed again */
+	MC_STAT_KERNEL_ALLOCS,		/* unmovable allocations on traced blocks */
 	MC_STAT_DROPPED_BLOCKS,		/* "blocks" full: allocation not recorded */
 	MC_STAT_DROPPED_EDGES,		/* edges[] of a block full */
 	MC_STAT_DROPPED_PAGES,		/* "pages" full: page not tracked for free */
