@@ -50,10 +50,14 @@ exp_setup() {
 	head | tail) params+=("placement=$placement") ;;
 	*) echo "not run: unknown PLACEMENT=$placement"; return 1 ;;
 	esac
+	# With the module loaded for its placement only, the kernel keeps
+	# choosing zones (zone_policy=off).
 	case "$policy" in
-	stock | auto-movable | movable) ;;
-	mod-block) params+=("zone_policy=1" "granule_mb=$(exp_mib)") ;;
-	mod-1g) params+=("zone_policy=1" "granule_mb=1024") ;;
+	stock | auto-movable | movable)
+		[ ${#params[@]} -eq 0 ] || params+=("zone_policy=off")
+		;;
+	mod-block) params+=("zone_policy=ratio" "granule_mb=$(exp_mib)") ;;
+	mod-1g) params+=("zone_policy=ratio" "granule_mb=1024") ;;
 	*) echo "not run: unknown POLICY=$policy"; return 1 ;;
 	esac
 	[ ${#params[@]} -gt 0 ] || return 0
@@ -135,8 +139,31 @@ exp_movable_mib() {
 	zone_counts | awk '$2 == "Movable" { p += $3 } END { print int(p * 4 / 1024) }'
 }
 
+# exp_kernel_granules: 1 GiB-aligned ranges of hot-added memory whose blocks
+# are all online in a kernel zone. On both stock kernels gigantic pages are
+# not movable (hugepage_movable_supported() is false for them), so they are
+# allocated with GFP_HIGHUSER and cannot come from ZONE_MOVABLE: these
+# ranges, not the MOVABLE total, bound what run-time allocation can get.
+exp_kernel_granules() {
+	local per=$((1024 / $(exp_mib))) n g z
+	declare -A bad=() seen=()
+	for n in $(hotadded_blocks); do
+		g=$((n / per))
+		seen[$g]=$((${seen[$g]:-0} + 1))
+		z=-
+		[ "$(blk_state "$n")" = online ] && z=$(blk_zone "$n")
+		case "$z" in Normal | DMA32 | DMA) ;; *) bad[$g]=1 ;; esac
+	done
+	n=0
+	for g in "${!seen[@]}"; do
+		[ "${seen[$g]}" = "$per" ] && [ -z "${bad[$g]:-}" ] && n=$((n + 1))
+	done
+	echo $n
+}
+
 # exp_gigantic PREFIX: how many 1 GiB hugetlb pages the guest can allocate at
-# run time right now, next to what the ZONE_MOVABLE total would allow.
+# run time right now, next to what the ZONE_MOVABLE total would allow and
+# the kernel-zone 1 GiB ranges there are.
 exp_gigantic() {
 	local f=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages t0 want got mov
 	if [ ! -w "$f" ]; then
@@ -154,7 +181,8 @@ exp_gigantic() {
 	metric "$1-gig-movable-max" $((mov / 1024))
 	metric "$1-gig-movable-mib" "$mov"
 	metric "$1-gig-memtotal-mib" $(($(memtotal_kb) / 1024))
-	note "$1: $got of $want 1 GiB pages allocated; ZONE_MOVABLE $mov MiB allows $((mov / 1024))"
+	metric "$1-gig-kernel-granules" "$(exp_kernel_granules)"
+	note "$1: $got of $want 1 GiB pages allocated; ZONE_MOVABLE $mov MiB allows $((mov / 1024)); $(exp_kernel_granules) whole 1 GiB kernel-zone ranges hot-added"
 }
 
 # exp_module_save PREFIX: the module's debugfs files, when it is loaded.
@@ -203,13 +231,20 @@ exp_vmem_unplug_all() {
 # 1/64 page tables, over 4 workers.
 exp_workload_args() {
 	local mib=$1
-	echo "--anon-mb $((mib * 6 / 10)) --files $((mib * 32)) --tables-mb $((mib / 64 + 1)) --procs 4 --dir /tmp/wl"
+	echo "--anon-mb $((mib * 6 / 10)) --files $((mib * 32)) --tables-mb $((mib / 64 + 1)) --procs 4 --dir /mnt/wl/w"
+}
+
+# exp_workload_dir: a tmpfs for the job's files as big as the guest is now
+# (the guest's /tmp was sized at boot, before the hot-add).
+exp_workload_dir() {
+	mkdir -p /mnt/wl
+	mountpoint -q /mnt/wl || mount -t tmpfs -o size=100%,nr_inodes=0 wl /mnt/wl
 }
 
 # exp_workload_end: the workload stopped; its tmpfs files go too (what stays
 # is what a finished server job leaves: slab, page cache of others).
 exp_workload_end() {
-	rm -rf /tmp/wl
+	rm -rf /mnt/wl/w
 }
 
 # exp_grow KIND TOTAL_MIB UNIT_MIB: hot-add TOTAL in UNIT steps, one at a
