@@ -964,21 +964,17 @@ static int on_event(void *ctx, void *data, size_t len)
 
 		if (bpf_map_lookup_elem(live_state->blocks_fd, &id, &rec))
 			continue;
+		printf("         block %u <-", id);
 		for (__u32 i = 0; i < rec.nr_edges && i < MC_MAX_EDGES; i++) {
 			const struct mc_edge *ed = &rec.edges[i];
 
 			if (!edge_live(ed))
 				continue;
-			printf("%s %s %s on block %u", any ? "," : "         block", kind_name(ed->kind),
+			printf("%s %s %s on block %u", any ? "," : "", kind_name(ed->kind),
 			       human(ed->bytes, b1, sizeof(b1)), ed->host);
-			if (!any)
-				printf(" ");
 			any = true;
 		}
-		if (any)
-			printf("  <- block %u\n", id);
-		else
-			printf("         block %u: no metadata outside the block\n", id);
+		printf("%s\n", any ? "" : " nothing outside the block");
 	}
 	fflush(stdout);
 	return 0;
