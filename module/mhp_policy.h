@@ -16,7 +16,7 @@
  * decision span of blocks without a group and of dynamic groups is an
  * aligned granule (default 1 GiB): the first block onlined in an empty
  * granule decides for the whole granule, later blocks follow, so KERNEL
- * blocks cluster and whole granules stay MOVABLE for gigantic pages.
+ * blocks cluster and whole granules stay MOVABLE (offlinable as a whole).
  *
  * No kernel types here: the module and the host unit tests (tests/host/)
  * compile the same file. Every size is in pages. The caller gathers the

@@ -1010,7 +1010,7 @@ static const struct {
 	{ "reason_strings", mhp_case_reasons },
 	{ "seed_dimm_4g_vm_ratio_301", mhp_case_seed_dimm },
 	{ "seed_virtio_mem_4g_vm_ratio_301", mhp_case_seed_vmem },
-	{ "granule_1g_virtio_mem_more_gigantic", mhp_case_granule_vmem },
+	{ "granule_1g_more_fully_movable_gib", mhp_case_granule_vmem },
 	{ "granule_first_block_decides_rest_follows", mhp_case_granule_follow },
 	{ "numa_aware_on_off", mhp_case_numa },
 	{ "numa_reason_names_node", mhp_case_numa_reason },
