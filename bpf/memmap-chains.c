@@ -60,6 +60,7 @@ static struct env {
 } env = { .max_chains = 20 };
 
 const char *argp_program_version = "memmap-chains 1.0";
+error_t argp_err_exit_status = MC_EXIT_USAGE;
 static const char doc[] =
 "Trace memory hot-add and show which memory blocks hold the memmap and page\n"
 "tables of which other blocks (dependency chains that block offlining).\n"
