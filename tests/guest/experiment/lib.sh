@@ -82,6 +82,12 @@ exp_begin() {
 	local why
 	note "experiment $1: $(uname -r) POLICY=${POLICY:-stock} PLACEMENT=${PLACEMENT:-none} boot $(($(memtotal_kb) / 1024)) MiB usable"
 	note "cmdline: $(cat /proc/cmdline)"
+	# virtio_mem first: it needs the online_page_callback; mhp_online
+	# loaded after it goes without (and says so in its summary).
+	if [ "${KIND:-}" = vmem ] && ! kmod_load virtio_mem; then
+		tap_fail "$1" "virtio_mem did not load"
+		exit 0
+	fi
 	if ! why=$(exp_setup "${POLICY:-stock}" "${PLACEMENT:-none}"); then
 		tap_skip "$1" "$why"
 		exit 0
