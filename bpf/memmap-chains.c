@@ -809,17 +809,17 @@ static void print_dot(FILE *f)
 		"(DMA/DMA32 orange, Normal blue, Movable green, none grey), dashed = offline; "
 		"edges host -> dependent: red memmap, blue page tables, grey other\", "
 		"labelloc=t, fontsize=10, splines=true, overlap=true];\n"
-		"  node [shape=box, style=filled, fontsize=9, width=0.9, height=0.45, fixedsize=true];\n"
+		"  node [shape=box, style=filled, fontsize=8, width=1.2, height=0.5, fixedsize=true];\n"
 		"  edge [fontsize=7, arrowsize=0.5];\n",
 		human(block_size, b1, sizeof(b1)));
 	for (size_t i = 0; i < nr_blks; i++) {
 		struct blk *b = &blks[i];
 
 		fprintf(f, "  b%u [label=\"%u\\n%s%s\", fillcolor=\"%s\", style=\"filled%s%s\", "
-			"pos=\"%zu,%zu!\"];\n", b->id, b->id, b->zone,
+			"pos=\"%.1f,%.1f!\"];\n", b->id, b->id, b->zone,
 			blk_pinned(b) ? " pinned" : "", zone_color(b->zone),
 			strcmp(b->state, "online") ? ",dashed" : "",
-			blk_pinned(b) ? ",bold" : "", (i % 16) * 1, (size_t)(-(long)(i / 16)) + 0);
+			blk_pinned(b) ? ",bold" : "", (i % 16) * 1.4, -(double)(i / 16) * 1.0);
 	}
 	for (size_t i = 0; i < nr_blks; i++) {
 		for_each_edge(&blks[i], e) {
