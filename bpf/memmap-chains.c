@@ -795,7 +795,7 @@ static const char *zone_color(const char *zone)
 }
 
 /*
- * Block map: one node per block at a fixed position (address order, 16 per
+ * Block map: one node per block at a fixed position (address order, 8 per
  * row), so "neato" keeps the layout; fill = zone, border = state, edges
  * host -> dependent coloured by kind.
  */
@@ -807,8 +807,8 @@ static void print_dot(FILE *f)
 	fprintf(f, "digraph memmap_chains {\n"
 		"  graph [label=\"memory blocks (%s each) in address order: fill = zone "
 		"(DMA/DMA32 orange, Normal blue, Movable green, none grey), dashed = offline; "
-		"edges host -> dependent: red memmap, blue page tables, grey other\", "
-		"labelloc=t, fontsize=10, splines=true, overlap=true];\n"
+		"edges host -> dependent: red memmap, blue page tables, grey dotted other\", "
+		"labelloc=t, fontsize=10, splines=curved, overlap=true, forcelabels=false];\n"
 		"  node [shape=box, style=filled, fontsize=8, width=1.2, height=0.5, fixedsize=true];\n"
 		"  edge [fontsize=7, arrowsize=0.5];\n",
 		human(block_size, b1, sizeof(b1)));
@@ -819,15 +819,18 @@ static void print_dot(FILE *f)
 			"pos=\"%.1f,%.1f!\"];\n", b->id, b->id, b->zone,
 			blk_pinned(b) ? " pinned" : "", zone_color(b->zone),
 			strcmp(b->state, "online") ? ",dashed" : "",
-			blk_pinned(b) ? ",bold" : "", (i % 16) * 1.4, -(double)(i / 16) * 1.0);
+			blk_pinned(b) ? ",bold" : "", (i % 8) * 1.8, -(double)(i / 8) * 1.5);
 	}
 	for (size_t i = 0; i < nr_blks; i++) {
 		for_each_edge(&blks[i], e) {
 			if (e->host == blks[i].id)
 				continue;
-			fprintf(f, "  b%u -> b%u [color=\"%s\", label=\"%s %s\"];\n", e->host,
+			/* "other" edges are many and small: dotted, size as tooltip only. */
+			fprintf(f, "  b%u -> b%u [color=\"%s\", %s=\"%s %s\"%s];\n", e->host,
 				blks[i].id, kind_color[e->kind < MC_NR_KINDS ? e->kind : 2],
-				kind_name(e->kind), human(e->bytes, b1, sizeof(b1)));
+				e->kind == MC_KIND_OTHER ? "tooltip" : "xlabel",
+				kind_name(e->kind), human(e->bytes, b1, sizeof(b1)),
+				e->kind == MC_KIND_OTHER ? ", style=dotted" : "");
 		}
 	}
 	fprintf(f, "}\n");

@@ -47,3 +47,9 @@ else
 	tap_fail pinned-equals-unofflinable "tracer: [$pinned] refused: [$refuse]"
 fi
 tap_check json-not-full test "$(jq .maps_full "$J")" = false
+
+# Kernel memory of the pinned maps as the kernel accounts it (memlock).
+for m in blocks pages stats; do
+	/mhp/bpftool map show pinned /sys/fs/bpf/memmap-chains/$m
+	metric "memlock-$m" "$(/mhp/bpftool -j map show pinned /sys/fs/bpf/memmap-chains/$m | jq .bytes_memlock)"
+done
