@@ -1,6 +1,7 @@
 #!/bin/bash
 # Zone policy parameters at run time: a new ratio takes effect for the next
-# block (301 -> Movable, 0 -> Normal, 301 again -> Movable); bad values are
+# block (301 -> Movable, 0 -> Normal, 301 again -> Movable), and so does
+# kernel_reserve_mb (the whole boot memory -> Normal, 0 -> Movable); bad values are
 # refused with an error, a message in the kernel log, and the old value
 # stays; insmod with a bad value fails. The decision log names the reason.
 # mhp-guest: --mem 512M --maxmem 2G --append "memhp_default_state=offline"
@@ -58,6 +59,16 @@ note "zones of three 128 MiB DIMMs at ratio 301, 0, 301: $z1 $z2 $z3"
 tap_check ratio-301-movable test "$z1" = Movable
 tap_check ratio-0-next-block-normal test "$z2" = Normal
 tap_check ratio-301-again-movable test "$z3" = Movable
+
+# A reserve as large as the boot memory leaves no early kernel memory to
+# count: the next DIMM goes Normal; back to 0, the next one Movable again.
+echo 512 >$MP/kernel_reserve_mb
+z4=$(one_dimm_zone)
+echo 0 >$MP/kernel_reserve_mb
+z5=$(one_dimm_zone)
+note "zones of two 128 MiB DIMMs at kernel_reserve_mb 512, 0: $z4 $z5"
+tap_check reserve-512-normal test "$z4" = Normal
+tap_check reserve-0-movable test "$z5" = Movable
 
 echo 1024 >$MP/granule_mb
 tap_check granule-1024-accepted test "$(cat $MP/granule_mb)" = 1024
