@@ -1318,6 +1318,27 @@ static struct memmap_chains_bpf *open_load(bool fentry, int *errp)
 	return skel;
 }
 
+/*
+ * Blocks traced by an earlier run are in the pinned map already: let the
+ * tracepoints watch them for later kernel pages from the start.
+ */
+static void seed_min_pfn(struct memmap_chains_bpf *skel)
+{
+	int fd = bpf_map__fd(skel->maps.blocks);
+	__u32 key, next, *prev = NULL;
+	struct mc_block rec;
+	__u64 lo = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &rec) && (!lo || rec.start >> 12 < lo))
+			lo = rec.start >> 12;
+	}
+	if (lo && (!skel->bss->min_pfn || lo < skel->bss->min_pfn))
+		skel->bss->min_pfn = lo;
+}
+
 static int attach_all(struct memmap_chains_bpf *skel, bool fentry)
 {
 	struct bpf_object_skeleton *s = skel->skeleton;
@@ -1416,6 +1437,7 @@ static int run_attach(void)
 			goto out;
 	}
 	mode = fentry ? "fentry" : "kprobe";
+	seed_min_pfn(skel);
 	st.blocks_fd = bpf_map__fd(skel->maps.blocks);
 	st.pages_fd = bpf_map__fd(skel->maps.pages);
 	st.stats_fd = bpf_map__fd(skel->maps.stats);
