@@ -552,8 +552,10 @@ static void mhp_case_granule_vmem(void)
 	mov_gr = mhp_sim_count(&gr, 48, end, MHP_SIM_MOVABLE);
 	full_up = mhp_sim_full_granules(&up, 48, end, 8);
 	full_gr = mhp_sim_full_granules(&gr, 48, end, 8);
-	printf("#   28 GiB plugged: movable blocks upstream %lu granule %lu; fully movable 1 GiB granules upstream %lu granule %lu\n",
-	       mov_up, mov_gr, full_up, full_gr);
+	printf("#   28 GiB plugged: movable blocks %lu (upstream) %lu (granule)\n",
+	       mov_up, mov_gr);
+	printf("#   fully movable 1 GiB granules %lu (upstream) %lu (granule)\n",
+	       full_up, full_gr);
 	mhp_expect(mov_up == mov_gr, "same MOVABLE total (%lu vs %lu blocks)",
 		   mov_up, mov_gr);
 	mhp_expect(full_gr > full_up,
@@ -599,8 +601,8 @@ static void mhp_case_numa(void)
 	mhp_ref_enabled = 1;
 	mhp_numa_run(true, &on, &r_on);
 	mhp_numa_run(false, &off, &r_off);
-	printf("#   2 GiB DIMMs on node 1 of 2x2 GiB: movable DIMMs numa_aware=1: %lu, numa_aware=0: %lu\n",
-	       on, off);
+	printf("#   2 GiB DIMMs on node 1 of 2x2 GiB: movable DIMMs\n");
+	printf("#   numa_aware=1: %lu, numa_aware=0: %lu\n", on, off);
 	mhp_expect(on == 3, "numa_aware: node 1 takes 3 DIMMs (6 <= 6.02 GiB)");
 	mhp_expect(off == 6, "global only: 6 DIMMs (12 <= 12.04 GiB)");
 	(void)r_on;
@@ -661,8 +663,8 @@ static void mhp_case_reserve(void)
 	r0 = mhp_reserve_run(0);
 	r256 = mhp_reserve_run(MHP_MIB(256));
 	r512 = mhp_reserve_run(MHP_MIB(512));
-	printf("#   512 MiB VM, 512 MiB DIMMs: movable DIMMs reserve 0: %lu, 256 MiB: %lu, 512 MiB: %lu\n",
-	       r0, r256, r512);
+	printf("#   512 MiB VM, 512 MiB DIMMs: movable DIMMs\n");
+	printf("#   reserve 0: %lu, 256 MiB: %lu, 512 MiB: %lu\n", r0, r256, r512);
 	mhp_expect(r0 == 3, "reserve 0: 3 DIMMs (1536 <= 1541 MiB)");
 	mhp_expect(r256 == 1, "reserve 256 MiB: 1 DIMM (512 <= 770 MiB)");
 	mhp_expect(r512 == 0, "reserve all: no DIMM");
@@ -908,8 +910,10 @@ static void mhp_case_constant_time(void)
 		mhp_sim_online(&s, b, 0, gi, NULL);
 	big_work = s.max_work;
 	mov = mhp_sim_count(&s, early, nr, MHP_SIM_MOVABLE);
-	printf("#   64 TiB (%lu blocks, %lu hot-added, %lu Movable): at most %lu basic blocks per decision; 4 GiB VM: %lu\n",
-	       nr, nr - early, mov, big_work, small_work);
+	printf("#   64 TiB: %lu blocks, %lu hot-added, %lu Movable\n",
+	       nr, nr - early, mov);
+	printf("#   basic blocks per decision at most: %lu (64 TiB) %lu (4 GiB VM)\n",
+	       big_work, small_work);
 	mhp_expect(big_work && big_work <= small_work,
 		   "64 TiB decides with no more work than 4 GiB");
 	mhp_expect(big_work < 64, "a few dozen basic blocks per decision");
