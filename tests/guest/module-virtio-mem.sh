@@ -1,0 +1,53 @@
+#!/bin/bash
+# Coexistence with virtio_mem, which needs the one online_page callback:
+#  1. module first, then virtio_mem: the module steps aside on the module
+#     notifier's COMING, virtio_mem probes and honours requested-size;
+#  2. virtio_mem first, then the module: the module loads anyway, says the
+#     callback is held, virtio_mem keeps honouring requested-size;
+#  3. the module gone again, virtio_mem still works.
+# Blocks are onlined as plain "online", so the zone policy decides for the
+# dynamic memory group of the device meanwhile.
+# mhp-guest: --mem 1G --maxmem 4G --vmem 2G,requested=256M --append "memhp_default_state=online"
+# mhp-timeout: 300
+. /mhp/lib.sh
+
+DBG=/sys/kernel/debug/mhp_online
+summary() { awk -v k="$1:" '$1 == k { print $2 }' $DBG/summary; }
+memtotal() { awk '/MemTotal/ { print $2 }' /proc/meminfo; }
+
+# resize SIZE NAME: ask the device for SIZE, expect it plugged and MemTotal up.
+resize() {
+	local t0=$(memtotal)
+	host vmem-set vm0 "$1" >/dev/null
+	if host vmem-wait vm0 "$1" 90 >/dev/null && [ "$(memtotal)" -gt "$t0" ]; then
+		tap_ok "$2" "plugged $(host vmem-size vm0), MemTotal $t0 -> $(memtotal) kB"
+	else
+		tap_fail "$2" "plugged $(host vmem-size vm0), MemTotal $t0 -> $(memtotal) kB"
+	fi
+}
+
+# 1. module first
+mhp_load || { tap_fail load "insmod failed"; exit 0; }
+tap_check module-first-holds-callback test "$(summary callback)" = held
+kmod_load virtio_mem || { tap_fail load-virtio-mem "insmod virtio_mem failed"; exit 0; }
+tap_check virtio-mem-probes host vmem-wait vm0 256M 90
+tap_check module-stepped-aside test "$(summary callback)" = aside
+resize 768M virtio-mem-after-module-resizes
+tap_check module-still-loaded test -d /sys/module/mhp_online
+tap_check decisions-for-dynamic-group grep -q " dynamic " $DBG/decisions
+cat $DBG/decisions
+tap_check unload-while-aside mhp_unload
+
+# 2. virtio_mem first
+dmesg -c >/dev/null
+tap_check module-loads-callback-busy mhp_load
+tap_check summary-says-busy test "$(summary callback)" = busy
+log_says() { dmesg | grep -q "$1"; }
+tap_check log-says-held log_says "online_page callback is held by another driver"
+resize 1280M virtio-mem-before-module-resizes
+tap_check module-loaded test -d /sys/module/mhp_online
+tap_check unload-while-busy mhp_unload
+
+# 3. module gone
+resize 1536M virtio-mem-after-unload-resizes
+lsmem
