@@ -1006,12 +1006,41 @@ static void mhp_case_reasons(void)
 		   "out of range reason");
 }
 
+/* The span the caller walks: largest of block, unit and granule. */
+static void mhp_case_span_pages(void)
+{
+	static const struct {
+		enum mhp_group_kind kind;
+		unsigned long unit, granule, span;
+	} t[] = {
+		{ MHP_GROUP_STATIC, 0, MHP_GIB(1), 0 },
+		{ MHP_GROUP_NONE, 0, MHP_BLOCK, MHP_BLOCK },
+		{ MHP_GROUP_NONE, 0, MHP_GIB(1), MHP_GIB(1) },
+		{ MHP_GROUP_DYNAMIC, MHP_BLOCK, MHP_BLOCK, MHP_BLOCK },
+		{ MHP_GROUP_DYNAMIC, 2 * MHP_BLOCK, MHP_BLOCK, 2 * MHP_BLOCK },
+		{ MHP_GROUP_DYNAMIC, 2 * MHP_BLOCK, MHP_GIB(1), MHP_GIB(1) },
+		{ MHP_GROUP_DYNAMIC, MHP_GIB(2), MHP_GIB(1), MHP_GIB(2) },
+	};
+	struct mhp_policy_params p = mhp_params(301, MHP_BLOCK);
+	unsigned long got;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		p.granule = t[i].granule;
+		got = mhp_policy_span_pages(&p, t[i].kind, t[i].unit, MHP_BLOCK);
+		mhp_expect(got == t[i].span,
+			   "kind %d unit %lu granule %lu: span %lu, expected %lu",
+			   t[i].kind, t[i].unit, t[i].granule, got, t[i].span);
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
 } mhp_cases[] = {
 	{ "params_validation", mhp_case_params },
 	{ "reason_strings", mhp_case_reasons },
+	{ "span_pages", mhp_case_span_pages },
 	{ "seed_dimm_4g_vm_ratio_301", mhp_case_seed_dimm },
 	{ "seed_virtio_mem_4g_vm_ratio_301", mhp_case_seed_vmem },
 	{ "granule_1g_more_fully_movable_gib", mhp_case_granule_vmem },
