@@ -120,6 +120,8 @@ static int mhp_summary_show(struct seq_file *m, void *v)
 	seq_printf(m, "probe_hits: %ld\n", atomic_long_read(&mhp.probe_hits));
 	seq_printf(m, "probe_rewrites: %ld\n",
 		   atomic_long_read(&mhp.probe_rewrites));
+	seq_printf(m, "probe_sysfs_reads: %ld\n",
+		   atomic_long_read(&mhp.probe_sysfs_reads));
 	seq_printf(m, "decisions_logged: %llu\n", READ_ONCE(mhp.log_seq));
 	seq_printf(m, "record_alloc_failed: %ld\n",
 		   atomic_long_read(&mhp.rec_alloc_failed));

@@ -148,7 +148,7 @@ struct mhp_state {
 	atomic_long_t nr_onlined, nr_offlined;
 	atomic_long_t pages_tail, pages_head, pages_untracked;
 	atomic_long_t rec_alloc_failed;
-	atomic_long_t probe_hits, probe_rewrites;
+	atomic_long_t probe_hits, probe_rewrites, probe_sysfs_reads;
 
 	struct dentry *debugfs;
 };

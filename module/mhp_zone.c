@@ -15,7 +15,11 @@
  * effect beyond a small stash (ring of MHP_STASH_NR decisions keyed by
  * start pfn). The memory notifier takes the stashed decision at
  * MEM_GOING_ONLINE of that block and commits it to the decision log at
- * MEM_ONLINE: the log shows onlinings, not sysfs reads.
+ * MEM_ONLINE: the log shows onlinings, not sysfs reads. valid_zones may be
+ * read while the same block is being onlined (lsmem during a hot-add), so
+ * calls from valid_zones_show()/print_allowed_zone() are told apart by
+ * their return address and are not stashed at all; they still get the
+ * rewrite, so valid_zones shows what "online" would do.
  *
  * mhp_zone_gather() is the ONE place where kernel numbers (zone counters,
  * memory group fields, online sections of the decision span) are read
@@ -34,6 +38,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/hash.h>
+#include <linux/kallsyms.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
@@ -214,6 +219,40 @@ void mhp_log_commit(struct mhp_decision_rec *rec)
 	spin_unlock_irqrestore(&mhp.log_lock, flags);
 }
 
+/* Return addresses seen in the probe: sysfs read or not, found by name. */
+#define MHP_CALLERS_NR	8
+static struct {
+	spinlock_t lock;		/* guards the table and name */
+	unsigned long addr[MHP_CALLERS_NR];
+	bool sysfs[MHP_CALLERS_NR];
+	char name[KSYM_SYMBOL_LEN];
+} mhp_callers = { .lock = __SPIN_LOCK_UNLOCKED(mhp_callers.lock) };
+
+static bool mhp_caller_is_sysfs_read(unsigned long ret)
+{
+	unsigned long flags;
+	bool sysfs;
+	unsigned int i;
+
+	spin_lock_irqsave(&mhp_callers.lock, flags);
+	for (i = 0; i < MHP_CALLERS_NR && mhp_callers.addr[i]; i++)
+		if (mhp_callers.addr[i] == ret)
+			goto out;
+	sprint_symbol_no_offset(mhp_callers.name, ret);
+	sysfs = str_has_prefix(mhp_callers.name, "valid_zones_show") ||
+		str_has_prefix(mhp_callers.name, "print_allowed_zone");
+	if (i == MHP_CALLERS_NR) {	/* table full: answer, do not cache */
+		spin_unlock_irqrestore(&mhp_callers.lock, flags);
+		return sysfs;
+	}
+	mhp_callers.addr[i] = ret;
+	mhp_callers.sysfs[i] = sysfs;
+out:
+	sysfs = mhp_callers.sysfs[i];
+	spin_unlock_irqrestore(&mhp_callers.lock, flags);
+	return sysfs;
+}
+
 static int mhp_zone_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct memory_group *group = (struct memory_group *)regs->dx;
@@ -248,7 +287,11 @@ static int mhp_zone_pre(struct kprobe *kp, struct pt_regs *regs)
 			   MMOP_ONLINE_MOVABLE : MMOP_ONLINE_KERNEL;
 		atomic_long_inc(&mhp.probe_rewrites);
 	}
-	mhp_stash_put(&rec);
+	/* At function entry the return address is on top of the stack. */
+	if (mhp_caller_is_sysfs_read(regs_get_kernel_stack_nth(regs, 0)))
+		atomic_long_inc(&mhp.probe_sysfs_reads);
+	else
+		mhp_stash_put(&rec);
 	return 0;
 }
 

@@ -47,6 +47,9 @@ echo ratio >$P/zone_policy
 tap_check valid-zones-shows-choice test "$(valid_default "$a")" = Movable
 for i in 1 2 3; do cat "$MHP_SYS_MEM/memory$a/valid_zones" >/dev/null; done
 tap_check valid-zones-logs-nothing test "$(ndecisions)" -eq 0
+# Each read asks for online, online_kernel and online_movable: 3 calls.
+sysfs_reads=$(awk '$1 == "probe_sysfs_reads:" { print $2 }' $DBG/summary)
+tap_check probe-tells-sysfs-reads test "$sysfs_reads" -ge 9
 blk_online "$a"
 tap_check online-logs-one test "$(ndecisions)" -eq 1 -a "$(blk_zone "$a")" = Movable
 
