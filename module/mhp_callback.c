@@ -22,7 +22,14 @@
  * Kept chunks must be one contiguous run (cur.kept_start..kept_end); a
  * chunk that does not extend it goes to the tail instead. A callback call
  * outside an onlining we saw start (MEM_GOING_ONLINE) also goes to the
- * tail: we cannot promise to release it.
+ * tail: we cannot promise to release it (only possible for an onlining
+ * already running when the module loaded).
+ *
+ * set_online_page_callback() and restore_online_page_callback() take
+ * mem_hotplug_lock for reading, and online_pages() runs under it for
+ * writing: the callback never changes in the middle of an onlining, so
+ * giving it back (unload, stepping aside) waits until an onlining that
+ * kept chunks has released them at MEM_ONLINE.
  *
  * Coexistence: only one online_page callback exists. Drivers that need it
  * (virtio_mem, hv_balloon, xen balloon) fail if it is taken, so a module
@@ -156,11 +163,7 @@ void mhp_callback_give_back(void)
 	mutex_unlock(&mhp.cb_lock);
 }
 
-/*
- * Giving the callback back in the middle of an onlining is safe: chunks
- * already kept are released at MEM_ONLINE, later ones go to the kernel's
- * generic_online_page().
- */
+/* Before the driver's init runs: it will ask for the callback there. */
 static void mhp_step_aside(const char *name)
 {
 	if (mhp.cb_state != MHP_CB_HELD)

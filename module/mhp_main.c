@@ -355,7 +355,11 @@ static void __exit mhp_exit(void)
 	mhp_zone_exit();
 	mhp_callback_give_back();
 	unregister_module_notifier(&mhp.module_nb);
-	/* An onlining that ran our callback still needs MEM_ONLINE from us. */
+	/*
+	 * The restore above already waited for a running onlining (it takes
+	 * mem_hotplug_lock); do not rely on that detail: chunks kept by our
+	 * callback are only released by our MEM_ONLINE.
+	 */
 	mhp_account_wait_idle();
 	unregister_memory_notifier(&mhp.memory_nb);
 	mhp_debugfs_exit();
