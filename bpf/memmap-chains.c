@@ -246,7 +246,6 @@ struct blk {
 	unsigned long long hosted[MC_NR_KINDS];	/* bytes held for other blocks */
 	int depth;		/* longest host path below this block, in blocks */
 	int next;		/* host on that path (index), -1 if none */
-	bool visiting;
 	unsigned int nr_pins;	/* distinct hot-added blocks it pins transitively */
 	unsigned int nr_blocked;	/* blocks that must go before it (transitively) */
 	const char *why;
@@ -263,9 +262,10 @@ static bool blk_pinned(const struct blk *b)
 
 static size_t nr_blks, cap_blks;
 
-static struct blk *blk_find(unsigned int id)
+/* Binary search among the first n blocks (sorted by id). */
+static struct blk *blk_find_in(unsigned int id, size_t n)
 {
-	size_t lo = 0, hi = nr_blks;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -278,6 +278,11 @@ static struct blk *blk_find(unsigned int id)
 			hi = mid;
 	}
 	return NULL;
+}
+
+static struct blk *blk_find(unsigned int id)
+{
+	return blk_find_in(id, nr_blks);
 }
 
 static int blk_cmp(const void *a, const void *b)
@@ -369,7 +374,7 @@ static int read_records(struct state *st)
 		prev = &key;
 		if (bpf_map_lookup_elem(st->blocks_fd, &key, &rec))
 			continue;
-		struct blk *b = blk_find(key);
+		struct blk *b = blk_find_in(key, unsorted);
 
 		if (!b) {
 			/* Not in sysfs (being removed, or a ZONE_DEVICE range). */
@@ -389,14 +394,15 @@ static int read_records(struct state *st)
 	for (i = 0; i < unsorted; i++) {
 		for (__u32 e = 0; e < blks[i].rec.nr_edges && e < MC_MAX_EDGES; e++) {
 			unsigned int h = blks[i].rec.edges[e].host;
+			bool known = blk_find_in(h, unsorted) != NULL;
 
-			if (!blk_find(h)) {
-				if (!blk_append(h))
-					return -ENOMEM;
-				qsort(blks, nr_blks, sizeof(*blks), blk_cmp);
-			}
+			for (size_t k = unsorted; !known && k < nr_blks; k++)
+				known = blks[k].id == h;
+			if (!known && !blk_append(h))
+				return -ENOMEM;
 		}
 	}
+	qsort(blks, nr_blks, sizeof(*blks), blk_cmp);
 	for (__u32 k = 0; k < MC_NR_STATS; k++)
 		bpf_map_lookup_elem(st->stats_fd, &k, &st->stats[k]);
 	return 0;
@@ -420,45 +426,72 @@ static bool edge_live(const struct mc_edge *e)
 	     e < (b)->rec.edges + ((b)->rec.nr_edges < MC_MAX_EDGES ? (b)->rec.nr_edges : MC_MAX_EDGES); e++) \
 		if (edge_live(e))
 
-static int longest(struct blk *b)
+/* Traced blocks by the order they were added: hosts are always older. */
+static int seq_cmp(const void *a, const void *b)
 {
-	if (b->depth)
-		return b->depth;
-	if (b->visiting)	/* cycle: cannot happen (hosts are older), be safe */
-		return 1;
-	b->visiting = true;
-	b->depth = 1;
-	for_each_edge(b, e) {
-		struct blk *h = blk_find(e->host);
-		int d;
+	const struct blk *x = &blks[*(const size_t *)a], *y = &blks[*(const size_t *)b];
 
-		if (!h || h == b)
-			continue;
-		d = 1 + longest(h);
-		if (d > b->depth || (d == b->depth && e->kind == MC_KIND_MEMMAP)) {
-			b->depth = d;
-			b->next = h - blks;
-		}
-	}
-	b->visiting = false;
-	return b->depth;
+	return x->rec.seq < y->rec.seq ? -1 : x->rec.seq > y->rec.seq;
 }
 
-static unsigned char *mark;
+/*
+ * Longest host path below every block, in blocks: 1 + the longest of its
+ * hosts, computed oldest first (no recursion: chains can be long).
+ */
+static void longest_paths(size_t *order)
+{
+	size_t n = 0;
 
-/* Hot-added (traced) blocks that cannot be removed while b is present. */
-static unsigned int count_pins(struct blk *b)
+	for (size_t i = 0; i < nr_blks; i++) {
+		blks[i].depth = 1;
+		if (blks[i].traced)
+			order[n++] = i;
+	}
+	qsort(order, n, sizeof(*order), seq_cmp);
+	for (size_t k = 0; k < n; k++) {
+		struct blk *b = &blks[order[k]];
+
+		for_each_edge(b, e) {
+			struct blk *h = blk_find(e->host);
+			int d;
+
+			if (!h || h == b)
+				continue;
+			d = 1 + h->depth;
+			if (d > b->depth || (d == b->depth && e->kind == MC_KIND_MEMMAP)) {
+				b->depth = d;
+				b->next = h - blks;
+			}
+		}
+	}
+}
+
+/*
+ * Hot-added (traced) blocks that cannot be removed while b is present: its
+ * hosts, transitively (explicit stack; mark[] keeps each block once).  Each
+ * reached block also learns that b is one more block that must go first.
+ */
+static unsigned int count_pins(struct blk *b, unsigned char *mark, size_t *stack)
 {
 	unsigned int n = 0;
+	size_t top = 0;
 
-	for_each_edge(b, e) {
-		struct blk *h = blk_find(e->host);
+	memset(mark, 0, nr_blks);
+	stack[top++] = b - blks;
+	mark[b - blks] = 1;
+	while (top) {
+		struct blk *c = &blks[stack[--top]];
 
-		if (!h || h == b || mark[h - blks])
-			continue;
-		mark[h - blks] = 1;
-		h->nr_blocked++;
-		n += h->traced + count_pins(h);
+		for_each_edge(c, e) {
+			struct blk *h = blk_find(e->host);
+
+			if (!h || mark[h - blks])
+				continue;
+			mark[h - blks] = 1;
+			h->nr_blocked++;
+			n += h->traced;
+			stack[top++] = h - blks;
+		}
 	}
 	return n;
 }
@@ -528,7 +561,7 @@ static void classify_why(struct blk *h)
 	h->why_text = "page allocator chose it among other free memory";
 }
 
-static void analyse(void)
+static int analyse(void)
 {
 	for (size_t i = 0; i < nr_blks; i++) {
 		struct blk *d = &blks[i];
@@ -550,16 +583,24 @@ static void analyse(void)
 			}
 		}
 	}
-	mark = calloc(nr_blks ? nr_blks : 1, 1);
-	for (size_t i = 0; i < nr_blks; i++) {
-		longest(&blks[i]);
-		if (mark) {
-			memset(mark, 0, nr_blks);
-			blks[i].nr_pins = count_pins(&blks[i]);
-		}
+	size_t *order = calloc(nr_blks ? nr_blks : 1, sizeof(*order));
+	unsigned char *mark = calloc(nr_blks ? nr_blks : 1, 1);
+
+	if (!order || !mark) {
+		free(order);
+		free(mark);
+		return -ENOMEM;
+	}
+	longest_paths(order);
+	for (size_t i = 0; i < nr_blks; i++)
+		if (blks[i].traced)
+			blks[i].nr_pins = count_pins(&blks[i], mark, order);
+	for (size_t i = 0; i < nr_blks; i++)
 		if (blks[i].nr_deps || (long long)blks[i].rec.kernel_bytes > 0)
 			classify_why(&blks[i]);
-	}
+	free(order);
+	free(mark);
+	return 0;
 }
 
 /* Chains: blocks that something depends on but nothing else depends on, longest first. */
@@ -895,7 +936,10 @@ static int report(struct state *st, const char *mode)
 		die_msg("cannot read the block state");
 		return MC_EXIT_ERROR;
 	}
-	analyse();
+	if (analyse()) {
+		die_msg("out of memory");
+		return MC_EXIT_ERROR;
+	}
 	if (env.png) {
 		err = write_png(env.png);
 		if (err)

@@ -49,6 +49,11 @@ tap_check maps-full-message grep -q "maps full" "$MC_DIR/err"
 tap_check maps-full-json test "$(jq .maps_full "$MC_DIR/full.json")" = true
 metric dropped-blocks "$(jq .stats.dropped_blocks "$MC_DIR/full.json")"
 tap_check json-valid mc_validate "$MC_DIR/full.json"
+if command -v neato >/dev/null; then
+	tap_skip png-needs-graphviz "graphviz is installed here"
+else
+	expect_fail png-needs-graphviz 1 "graphviz (neato) not found" "$MC" --summary --png "$MC_DIR/x.png"
+fi
 tap_check unpin "$MC" --unpin
 tap_check links-gone test ! -e /sys/fs/bpf/memmap-chains/links
 expect_fail resize-refused 1 "run memmap-chains --reset" "$MC" --max-blocks 4 -d 1
