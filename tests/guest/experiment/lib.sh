@@ -191,10 +191,18 @@ exp_gigantic() {
 	note "$1: $got of $want 1 GiB pages allocated; ZONE_MOVABLE $mov MiB allows $((mov / 1024)); $(exp_kernel_granules) whole 1 GiB kernel-zone ranges hot-added"
 }
 
-# exp_module_save PREFIX: the module's debugfs files, when it is loaded.
+# exp_module_save PREFIX: the module's debugfs files, when it is loaded, and
+# whether it held the online_page_callback (its placement applies only
+# then: virtio_mem keeps the callback to itself).
 exp_module_save() {
 	local f
 	[ -d "$EXP_DEBUGFS" ] || return 0
+	if grep -q '^callback: held' "$EXP_DEBUGFS/summary" 2>/dev/null; then
+		metric module-callback-held 1
+	else
+		metric module-callback-held 0
+		note "mhp_online does not hold the online_page_callback: $(grep '^callback' "$EXP_DEBUGFS/summary" | xargs)"
+	fi
 	for f in "$EXP_DEBUGFS"/*; do
 		[ -f "$f" ] || continue
 		cat "$f" >"/tmp/mod-${f##*/}" 2>/dev/null && save_file "$1-mod-${f##*/}.txt" "/tmp/mod-${f##*/}"
@@ -244,7 +252,14 @@ exp_workload_args() {
 # (the guest's /tmp was sized at boot, before the hot-add).
 exp_workload_dir() {
 	mkdir -p /mnt/wl
-	mountpoint -q /mnt/wl || mount -t tmpfs -o size=100%,nr_inodes=0 wl /mnt/wl
+	grep -q ' /mnt/wl ' /proc/mounts || mount -t tmpfs -o size=100%,nr_inodes=0 wl /mnt/wl
+}
+
+# exp_workload ARGS...: run mhp-workload as an ordinary process: the scenario
+# shell is exempt from the OOM killer, the workload's workers must not be
+# (with nothing killable the kernel panics instead of killing).
+exp_workload() {
+	bash -c 'echo 0 >/proc/self/oom_score_adj; exec /mhp/mhp-workload "$@"' mhp-workload "$@"
 }
 
 # exp_workload_end: the workload stopped; its tmpfs files go too (what stays

@@ -31,7 +31,7 @@ for want in $STEPS_MIB; do
 	oom0=$(oom_kills)
 	fail0=$(alloc_failures)
 	# shellcheck disable=SC2086
-	/mhp/mhp-workload $args --seconds "$WL_SECONDS" >/tmp/wl.out 2>&1 &
+	exp_workload $args --seconds "$WL_SECONDS" >/tmp/wl.out 2>&1 &
 	wl=$!
 	t0=$(exp_now)
 	host vmem-set vm0 "${want}M" >/dev/null

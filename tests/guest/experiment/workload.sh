@@ -39,7 +39,7 @@ fail0=$(alloc_failures)
 note "workload: mhp-workload $args --seconds $WL_SECONDS (MemAvailable $mib MiB)"
 t0=$(exp_now)
 # shellcheck disable=SC2086
-/mhp/mhp-workload $args --seconds "$WL_SECONDS" >/tmp/wl.out 2>&1
+exp_workload $args --seconds "$WL_SECONDS" >/tmp/wl.out 2>&1
 wl_rc=$?
 metric workload-seconds "$(exp_since "$t0")"
 metric workload-rc "$wl_rc"
