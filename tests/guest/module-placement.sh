@@ -1,15 +1,16 @@
 #!/bin/bash
 # Placement by observation: after a block is onlined, the next unmovable
-# allocations (the memmaps of the next three hot-added DIMMs, 2 MiB each)
+# allocations (the memmaps of the next four hot-added DIMMs, 2 MiB each)
 # land in that block with placement=head and never with placement=tail.
-# Three, not one: an UNMOVABLE order-9 request is served first from free
+# Pages in use are those /proc/kpageflags does not mark BUDDY (free).
+# Four, not one: an UNMOVABLE order-9 request is served first from free
 # pages already on the UNMOVABLE lists (leftover halves of pageblocks
 # stolen earlier, wherever they are: the every-other-block pattern of the
 # seed); only then is a max-order MOVABLE chunk taken from the freelist
-# head, which is the freshly onlined block with head placement. Pages in use are those
-# /proc/kpageflags does not mark BUDDY (free). The zone policy is off so
-# every block goes to ZONE_NORMAL, where kernel allocations come from; a
-# first Normal block P holds older free memory for tail to fall back on.
+# head, which is the freshly onlined block with head placement.
+# The zone policy is off so every block goes to ZONE_NORMAL, where kernel
+# allocations come from; a first Normal block P holds older free memory
+# for tail to fall back on.
 # mhp-guest: --mem 1G --maxmem 4G --append "memhp_default_state=offline"
 # mhp-timeout: 240
 . /mhp/lib.sh
@@ -39,17 +40,17 @@ add_online() {
 	echo "$b"
 }
 
-# observe PLACEMENT: online block X with it, hot-add three more DIMMs, count X.
+# observe PLACEMENT: online block X with it, hot-add four more DIMMs, count X.
 observe() {
 	local x used_before used_after
 	echo "$1" >$PARAM/placement
 	x=$(add_online) || { tap_fail "online-$1" "hot-add/online failed"; return 1; }
 	used_before=$(used_pages "$x")
-	for _ in 1 2 3; do
+	for _ in 1 2 3 4; do
 		dimm_add 128M >/dev/null || { tap_fail "next-dimm-$1" "hot-add failed"; return 1; }
 	done
 	used_after=$(used_pages "$x")
-	note "$1: block $x zone $(blk_zone "$x"): $used_before pages in use after onlining, $used_after after the next three hot-adds"
+	note "$1: block $x zone $(blk_zone "$x"): $used_before pages in use after onlining, $used_after after the next four hot-adds"
 	metric "placement-$1-used-pages" "$used_after"
 	echo "$((used_after - used_before))"
 }
