@@ -128,26 +128,54 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'd':
 		env.duration = parse_num(arg, state, 1, INT_MAX);
 		break;
-	case OPT_PIN: env.pin = true; break;
-	case OPT_UNPIN: env.unpin = true; break;
-	case OPT_RESET: env.reset = true; break;
-	case 's': env.summary = true; break;
-	case OPT_JSON: env.json = true; break;
-	case OPT_DOT: env.dot = true; break;
-	case OPT_PNG: env.png = arg; break;
-	case 'o': env.output = arg; break;
-	case OPT_SCHEMA: env.schema = true; break;
-	case OPT_KPROBES: env.force_kprobes = true; break;
-	case OPT_FENTRY: env.force_fentry = true; break;
-	case OPT_NO_PRINTK: env.no_printk = true; break;
+	case OPT_PIN:
+		env.pin = true;
+		break;
+	case OPT_UNPIN:
+		env.unpin = true;
+		break;
+	case OPT_RESET:
+		env.reset = true;
+		break;
+	case 's':
+		env.summary = true;
+		break;
+	case OPT_JSON:
+		env.json = true;
+		break;
+	case OPT_DOT:
+		env.dot = true;
+		break;
+	case OPT_PNG:
+		env.png = arg;
+		break;
+	case 'o':
+		env.output = arg;
+		break;
+	case OPT_SCHEMA:
+		env.schema = true;
+		break;
+	case OPT_KPROBES:
+		env.force_kprobes = true;
+		break;
+	case OPT_FENTRY:
+		env.force_fentry = true;
+		break;
+	case OPT_NO_PRINTK:
+		env.no_printk = true;
+		break;
 	case OPT_MAX_BLOCKS:
 		env.max_blocks = parse_num(arg, state, 1, 1L << 30);
 		break;
 	case OPT_MAX_CHAINS:
 		env.max_chains = parse_num(arg, state, 1, INT_MAX);
 		break;
-	case 'q': env.quiet = true; break;
-	case 'v': env.verbose = true; break;
+	case 'q':
+		env.quiet = true;
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
 	case 'h':
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
@@ -906,7 +934,8 @@ static int write_png(const char *file)
 		return MC_EXIT_ERROR;
 	}
 	fd = mkstemp(tmp);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f) {
 		die_msg("cannot create %s: %s", tmp, strerror(errno));
 		return MC_EXIT_ERROR;
 	}
@@ -945,7 +974,9 @@ static int report(struct state *st, const char *mode)
 		if (err)
 			return err;
 	} else {
-		if (env.output && !(f = fopen(env.output, "w"))) {
+		if (env.output)
+			f = fopen(env.output, "w");
+		if (!f) {
 			die_msg("cannot write %s: %s", env.output, strerror(errno));
 			return MC_EXIT_ERROR;
 		}
