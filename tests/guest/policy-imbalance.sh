@@ -20,7 +20,7 @@ DIMMS=8
 DIMM_MB=512
 GOAL_MB=768
 CHUNK_MB=16
-FILES=10000
+FILES=4000
 
 # zone_free_mb movable|kernel: MiB free above the high watermark.
 zone_free_mb() {
