@@ -14,35 +14,33 @@
  * kept back from the buddy, no code of ours runs after unload).
  *
  * Parameters: every write goes through mhp_config_change(): copy the
- * current config, apply the one new value, validate the whole copy, and
- * only then publish it (RCU). A refused value leaves the old config in
- * force and says why in the kernel log.
+ * current config into the spare slot, apply the one new value, validate
+ * the whole copy, and only then publish it (RCU). A refused value leaves
+ * the old config in force and says why in the kernel log.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
-#include <linux/slab.h>
 #include <linux/string.h>
 
 #include "mhp_online.h"
 
-const struct mhp_config mhp_config_default = {
-	.placement = MHP_PLACE_TAIL,
-	.zone_policy = MHP_ZONE_POLICY_RATIO,
-	.policy = {
-		.ratio = MHP_POLICY_RATIO_DEFAULT,
-		.numa_aware = true,
-		.kernel_reserve = 0,
-		.granule = 1024UL << (20 - PAGE_SHIFT),
-	},
-	.kernel_reserve_mb = 0,
-	.granule_mb = 1024,
-};
-
 struct mhp_state mhp = {
-	.config = (struct mhp_config __rcu *)&mhp_config_default,
+	.configs[0] = {
+		.placement = MHP_PLACE_TAIL,
+		.zone_policy = MHP_ZONE_POLICY_RATIO,
+		.policy = {
+			.ratio = MHP_POLICY_RATIO_DEFAULT,
+			.numa_aware = true,
+			.kernel_reserve = 0,
+			.granule = 1024UL << (20 - PAGE_SHIFT),
+		},
+		.kernel_reserve_mb = 0,
+		.granule_mb = 1024,
+	},
+	.config = (struct mhp_config __rcu *)&mhp.configs[0],
 	.config_lock = __MUTEX_INITIALIZER(mhp.config_lock),
 	.cb_lock = __MUTEX_INITIALIZER(mhp.cb_lock),
 	.cb_state = MHP_CB_NONE,
@@ -95,11 +93,13 @@ static unsigned long mhp_block_pages_now(void)
 typedef bool (*mhp_config_apply_fn)(struct mhp_config *c, const char *val,
 				    const char **why);
 
-static void mhp_config_free_rcu(struct rcu_head *head)
-{
-	kfree(container_of(head, struct mhp_config, rcu));
-}
-
+/*
+ * The config lives in two static slots: the published one and the spare.
+ * A change fills the spare, publishes it and waits for a grace period, so
+ * the slot it replaced is unread when the next change fills it. No
+ * allocation: nothing to leak when insmod fails on a later parameter, no
+ * RCU callback left behind in freed module text.
+ */
 static int mhp_config_change(const struct kernel_param *kp, const char *val,
 			     mhp_config_apply_fn apply)
 {
@@ -108,26 +108,21 @@ static int mhp_config_change(const struct kernel_param *kp, const char *val,
 	char shown[32];
 	int ret = 0;
 
-	new = kmalloc(sizeof(*new), GFP_KERNEL);
-	if (!new)
-		return -ENOMEM;
-
 	mutex_lock(&mhp.config_lock);
 	old = rcu_dereference_protected(mhp.config,
 					lockdep_is_held(&mhp.config_lock));
+	new = old == &mhp.configs[0] ? &mhp.configs[1] : &mhp.configs[0];
 	*new = *old;
 	if (!apply(new, val, &why) ||
 	    !mhp_policy_params_valid(&new->policy, mhp_block_pages_now(), &why)) {
 		strscpy(shown, val, sizeof(shown));
 		pr_err("%s=%s refused: %s; the old value stays\n",
 		       kp->name, strim(shown), why ? why : "invalid value");
-		kfree(new);
 		ret = -EINVAL;
 		goto out;
 	}
 	rcu_assign_pointer(mhp.config, new);
-	if (old != &mhp_config_default)
-		call_rcu(&old->rcu, mhp_config_free_rcu);
+	synchronize_rcu();
 out:
 	mutex_unlock(&mhp.config_lock);
 	return ret;
@@ -350,8 +345,6 @@ err_debugfs:
 
 static void __exit mhp_exit(void)
 {
-	struct mhp_config *c;
-
 	mhp_zone_exit();
 	mhp_callback_give_back();
 	unregister_module_notifier(&mhp.module_nb);
@@ -364,11 +357,6 @@ static void __exit mhp_exit(void)
 	unregister_memory_notifier(&mhp.memory_nb);
 	mhp_debugfs_exit();
 	mhp_account_free();
-
-	rcu_barrier();	/* config copies queued by call_rcu() */
-	c = rcu_dereference_protected(mhp.config, true);
-	if (c != &mhp_config_default)
-		kfree(c);
 	pr_info("unloaded\n");
 }
 

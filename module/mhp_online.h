@@ -6,11 +6,13 @@
  * mhp_main.c. Its parts and who touches them:
  *
  *  - config: what the user asked for (placement, zone policy parameters).
- *    Published through RCU: a parameter write builds a new copy under
- *    config_lock, validates it, swaps the pointer and frees the old copy
- *    after a grace period. Readers (the kprobe pre-handler, the memory
- *    notifier, the online_page callback, debugfs) take rcu_read_lock() and
- *    see one consistent copy; a change applies to the next block onlined.
+ *    Published through RCU: a parameter write builds a new copy in the
+ *    spare of two static slots under config_lock, validates it, swaps the
+ *    pointer and waits for a grace period before the old slot is reused.
+ *    Readers (the kprobe pre-handler, the memory notifier, parameter
+ *    reads, debugfs) take rcu_read_lock() and see one consistent copy. The
+ *    online_page callback uses the snapshot MEM_GOING_ONLINE took in cur,
+ *    so a change applies from the next block onlined, never mid-block.
  *  - cb_state: who holds the kernel's single online_page_callback slot.
  *    Changed under cb_lock only (module init/exit, module notifier).
  *  - cur: the onlining in progress. The kernel onlines one range at a time
@@ -66,7 +68,6 @@ struct mhp_config {
 	struct mhp_policy_params policy;	/* sizes in pages */
 	unsigned long kernel_reserve_mb;	/* as the user wrote them */
 	unsigned long granule_mb;
-	struct rcu_head rcu;
 };
 
 /* One zone decision (or the note that there was none to make). */
@@ -116,6 +117,7 @@ typedef int (*mhp_walk_groups_fn)(int nid, walk_memory_groups_func_t func,
 				  struct memory_group *excluded, void *arg);
 
 struct mhp_state {
+	struct mhp_config configs[2];	/* published one + spare, see mhp_main.c */
 	struct mhp_config __rcu *config;
 	struct mutex config_lock;	/* serialises config writers */
 	unsigned long block_pages;	/* pages per memory block */
@@ -156,7 +158,6 @@ struct mhp_state {
 extern struct mhp_state mhp;
 
 /* mhp_main.c */
-extern const struct mhp_config mhp_config_default;
 const char *mhp_placement_str(enum mhp_placement p);
 const char *mhp_zone_mode_str(enum mhp_zone_mode m);
 const char *mhp_cb_state_str(enum mhp_cb_state s);

@@ -18,6 +18,16 @@ for bad in placement=sideways granule_mb=100 ratio=100001; do
 	fi
 done
 
+# Good values first, a bad one last: the load fails and leaves nothing
+# behind (the config is static, no RCU callback outlives the module).
+if mhp_load placement=head ratio=0 numa_aware=0 granule_mb=100 2>/dev/null; then
+	tap_fail insmod-refuses-late-bad-param "loaded"
+	mhp_unload
+else
+	sleep 1	# a grace period or two: a stray RCU callback would fire now
+	tap_check insmod-refuses-late-bad-param test ! -d /sys/module/mhp_online
+fi
+
 mhp_load || { tap_fail load "insmod failed"; exit 0; }
 
 # Every parameter in sysfs has a description in the module's .modinfo.
