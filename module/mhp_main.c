@@ -296,6 +296,19 @@ static void mhp_config_fit_block(void)
 	mhp_config_change(&kp, val, mhp_apply_granule);
 }
 
+static void mhp_say_loaded(void)
+{
+	const struct mhp_config *c;
+
+	rcu_read_lock();
+	c = rcu_dereference(mhp.config);
+	pr_info("loaded: callback %s, placement %s, zone policy %s\n",
+		mhp_cb_state_str(mhp.cb_state),
+		mhp_placement_str(c->placement),
+		mhp_zone_mode_str(c->zone_policy));
+	rcu_read_unlock();
+}
+
 static int __init mhp_init(void)
 {
 	int ret;
@@ -325,10 +338,7 @@ static int __init mhp_init(void)
 	if (ret)
 		goto err_callback;
 
-	pr_info("loaded: callback %s, placement %s, zone policy %s\n",
-		mhp_cb_state_str(mhp.cb_state),
-		mhp_placement_str(rcu_access_pointer(mhp.config)->placement),
-		mhp_zone_mode_str(rcu_access_pointer(mhp.config)->zone_policy));
+	mhp_say_loaded();
 	return 0;
 
 err_callback:
