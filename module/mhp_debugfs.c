@@ -9,6 +9,8 @@
  * blocks     one line per memory block seen onlined since load:
  *            block start_pfn node zone state placement pages_buddy
  *            online_us onlines offlines
+ *            (online_us: last onlining, from the zone choice in
+ *            zone_for_pfn_range() to MEM_ONLINE, so memmap init included)
  * decisions  the last MHP_LOG_NR zone decisions of real onlinings, oldest
  *            first:
  *            seq block start_pfn group group_id node asked zone scope

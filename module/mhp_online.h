@@ -73,6 +73,7 @@ struct mhp_config {
 /* One zone decision (or the note that there was none to make). */
 struct mhp_decision_rec {
 	u64 seq;			/* commit order, 0 while stashed */
+	u64 t_ns;			/* ktime_get_ns() when the probe ran */
 	unsigned long start_pfn;	/* first pfn of the block asked about */
 	unsigned long nr_pages;
 	int nid;
@@ -92,7 +93,7 @@ struct mhp_block_rec {
 	bool online;
 	enum mhp_placement placement;	/* placement used at the last onlining */
 	unsigned long pages_buddy;	/* pages our callback gave to the buddy */
-	u64 online_us;			/* MEM_GOING_ONLINE -> MEM_ONLINE */
+	u64 online_us;			/* zone choice -> MEM_ONLINE, see blocks */
 	unsigned int onlines, offlines;
 };
 

@@ -39,6 +39,7 @@
 
 #include <linux/hash.h>
 #include <linux/kallsyms.h>
+#include <linux/ktime.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
@@ -264,6 +265,7 @@ static int mhp_zone_pre(struct kprobe *kp, struct pt_regs *regs)
 		.start_pfn = regs->cx,
 		.nr_pages = regs->r8,
 		.group_id = group ? hash_ptr(group, 32) : 0,
+		.t_ns = ktime_get_ns(),
 	};
 
 	atomic_long_inc(&mhp.probe_hits);
