@@ -35,6 +35,10 @@ phase() {
 	metric "r$r-$name-gibs" "$(awk -v s="$s" -v m=$((DIMM_MIB * PER_PHASE)) 'BEGIN { printf "%.4f\n", m / 1024 / s }')"
 	left=$(unplug_dimms "${EXP_DIMMS[@]}" | wc -l)
 	[ "$left" = 0 ] || note "round $r $name: $left DIMMs stayed plugged"
+	if ! host memdevs >/dev/null 2>&1; then
+		tap_fail host-channel "the host runner's QMP channel failed (scripts/qmp.py): later phases cannot run"
+		return 1
+	fi
 }
 
 for ((r = 1; r <= ROUNDS; r++)); do
