@@ -44,11 +44,11 @@ cat $DBG/blocks
 check_rows() {
 	local want_state=$1 n i=0 place bad=0 row
 	for n in "${blocks[@]}"; do
-		place=tail
-		[ $i -ge 2 ] && place=head
+		place="tail"
+		[ $i -ge 2 ] && place="head"
 		i=$((i + 1))
 		row=$(awk -v b="$n" '$1 == b' $DBG/blocks)
-		read -r b pfn node zone state placement pages us on off <<<"$row"
+		read -r _ pfn node zone state placement pages _ <<<"$row"
 		if [ "$state" != "$(blk_state "$n")" ] || [ "$state" != "$want_state" ]; then
 			echo "block $n: debugfs state '$state', sysfs $(blk_state "$n")"; bad=1
 		fi

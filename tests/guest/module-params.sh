@@ -32,8 +32,8 @@ mhp_load || { tap_fail load "insmod failed"; exit 0; }
 
 # Every parameter in sysfs has a description in the module's .modinfo.
 descs=$(tr '\0' '\n' </mhp/mhp_online.ko | sed -n 's/^parm=\([a-z_]*\):.*/\1/p' | sort)
-params=$(ls $P | sort)
-note "parameters: $(echo $params)"
+params=$(for f in "$P"/*; do echo "${f##*/}"; done | sort)
+note "parameters: $(echo "$params" | xargs)"
 tap_check parm-desc-for-every-param test "$descs" = "$params"
 
 tap_check default-placement test "$(cat $P/placement)" = tail

@@ -62,7 +62,7 @@ note "older Normal memory: block $p ($(blk_zone "$p"))"
 tail_delta=$(observe tail | tail -1)
 head_delta=$(observe head | tail -1)
 # The memmap of a 128 MiB block is 2 MiB = 512 pages.
-memmap=$(($(blk_bytes) / 4096 * 64 / 4096))
+memmap=$(($(blk_bytes) / 4096 * 64 / 4096)) # 64-byte struct pages, in pages
 tap_check head-next-alloc-lands-in-block test "${head_delta:-0}" -ge "$memmap"
 tap_check tail-next-alloc-elsewhere test "${tail_delta:-999999}" -lt $((memmap / 4))
 cat $DBG/blocks

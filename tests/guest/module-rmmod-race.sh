@@ -43,8 +43,8 @@ cycle 0 &
 loop=$!
 rounds=12 loads=0 unloads=0
 for ((r = 0; r < rounds; r++)); do
-	p=tail
-	[ $((r % 2)) = 1 ] && p=head
+	p="tail"
+	[ $((r % 2)) = 1 ] && p="head"
 	mhp_load placement=$p && loads=$((loads + 1))
 	sleep "0.$((RANDOM % 10))"
 	mhp_unload && unloads=$((unloads + 1))

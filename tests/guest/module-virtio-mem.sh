@@ -17,7 +17,8 @@ memtotal() { awk '/MemTotal/ { print $2 }' /proc/meminfo; }
 
 # resize SIZE NAME: ask the device for SIZE, expect it plugged and MemTotal up.
 resize() {
-	local t0=$(memtotal)
+	local t0
+	t0=$(memtotal)
 	host vmem-set vm0 "$1" >/dev/null
 	if host vmem-wait vm0 "$1" 90 >/dev/null && [ "$(memtotal)" -gt "$t0" ]; then
 		tap_ok "$2" "plugged $(host vmem-size vm0), MemTotal $t0 -> $(memtotal) kB"

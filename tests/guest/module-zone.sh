@@ -45,7 +45,7 @@ mhp_load zone_policy=off || { tap_fail load "insmod failed"; exit 0; }
 tap_check policy-off-is-stock test "$(valid_default "$a")" = "$stock"
 echo ratio >$P/zone_policy
 tap_check valid-zones-shows-choice test "$(valid_default "$a")" = Movable
-for i in 1 2 3; do cat "$MHP_SYS_MEM/memory$a/valid_zones" >/dev/null; done
+for _ in 1 2 3; do cat "$MHP_SYS_MEM/memory$a/valid_zones" >/dev/null; done
 tap_check valid-zones-logs-nothing test "$(ndecisions)" -eq 0
 # Each read asks for online, online_kernel and online_movable: 3 calls.
 sysfs_reads=$(awk '$1 == "probe_sysfs_reads:" { print $2 }' $DBG/summary)
