@@ -24,8 +24,9 @@
  * host; host != dependent gives an edge.  arch_remove_memory() drops the
  * records of the blocks it removes.  Outside hot-add, unmovable allocations
  * that land in a traced block are counted as the block's kernel_bytes, and
- * every tracked page is taken back out when it is freed (mm_page_free,
- * mm_page_free_batched).
+ * every tracked page is taken back out when it is freed (mm_page_free; the
+ * batched free path, mm_page_free_batched, releases user folios and is left
+ * alone: it is the hottest free path and carries no kernel metadata).
  *
  * The same handlers run from fentry/fexit (preferred) or kprobes/kretprobes
  * (fallback, chosen by the loader); exit handlers only need the return value
@@ -447,19 +448,6 @@ int mc_page_free(struct trace_event_raw_mm_page_free *ctx)
 		return 0;
 	pfn = BPF_CORE_READ(ctx, pfn);
 	if ((lo && pfn >= lo) || (active && bracket_get()))
-		page_freed(pfn);
-	return 0;
-}
-
-SEC("tracepoint/kmem/mm_page_free_batched")
-int mc_page_free_batched(struct trace_event_raw_mm_page_free_batched *ctx)
-{
-	__u64 pfn, lo = min_pfn;
-
-	if (!lo)
-		return 0;
-	pfn = BPF_CORE_READ(ctx, pfn);
-	if (pfn >= lo)
 		page_freed(pfn);
 	return 0;
 }
