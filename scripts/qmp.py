@@ -19,6 +19,7 @@ memory (QEMU then sends DEVICE_DELETED), after which the backend goes too.
 
 import json
 import re
+import select
 import socket
 import sys
 import time
@@ -50,7 +51,10 @@ class QMP:
                 if time.monotonic() > deadline:
                     raise QMPError(f"cannot connect to QMP socket {path}")
                 time.sleep(0.1)
-        self.file = self.sock.makefile("rw", encoding="utf-8")
+        # Our own line buffer over the raw socket: a file object from
+        # makefile() is unusable after one read timed out, and event waits
+        # must time out.
+        self.buf = b""
         self.events = []
         self._read()  # greeting
         self.cmd("qmp_capabilities")
@@ -58,18 +62,23 @@ class QMP:
     def close(self):
         self.sock.close()
 
-    def _read(self):
-        line = self.file.readline()
-        if not line:
-            raise QMPError("QMP connection closed")
+    def _read(self, timeout=None):
+        """The next message, or None when `timeout` seconds pass first."""
+        while b"\n" not in self.buf:
+            if timeout is not None and not select.select([self.sock], [], [], timeout)[0]:
+                return None
+            data = self.sock.recv(65536)
+            if not data:
+                raise QMPError("QMP connection closed")
+            self.buf += data
+        line, _, self.buf = self.buf.partition(b"\n")
         return json.loads(line)
 
     def cmd(self, name, **args):
         msg = {"execute": name}
         if args:
             msg["arguments"] = args
-        self.file.write(json.dumps(msg) + "\n")
-        self.file.flush()
+        self.sock.sendall((json.dumps(msg) + "\n").encode())
         while True:
             reply = self._read()
             if "event" in reply:
@@ -91,23 +100,25 @@ class QMP:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            self.sock.settimeout(min(left, 1.0))
-            try:
-                self.events.append(self._read())
-            except (socket.timeout, TimeoutError):
-                pass
-            finally:
-                self.sock.settimeout(None)
+            msg = self._read(timeout=left)
+            if msg is not None:
+                self.events.append(msg)
 
     # --- memory devices -------------------------------------------------------
 
     def memdevs(self):
         return self.cmd("query-memory-devices")
 
+    def _objects(self):
+        return {o["name"] for o in self.cmd("qom-list", path="/objects")}
+
     def _next_dimm_id(self):
+        # A backend can outlive its DIMM (device_del that completed after a
+        # timed-out wait): such an id is not free yet.
         used = {d["data"].get("id") for d in self.memdevs()}
+        objects = self._objects()
         n = 0
-        while f"dimm{n}" in used:
+        while f"dimm{n}" in used or f"dimm{n}-mem" in objects:
             n += 1
         return f"dimm{n}"
 
@@ -132,7 +143,14 @@ class QMP:
         raise QMPError(f"no DIMM {dev}")
 
     def dimm_del(self, dev, timeout=60.0):
-        self.dimm_info(dev)
+        try:
+            self.dimm_info(dev)
+        except QMPError:
+            # Gone since an earlier wait gave up: only its backend is left.
+            if f"{dev}-mem" not in self._objects():
+                raise
+            self.cmd("object-del", id=f"{dev}-mem")
+            return
         self.cmd("device_del", id=dev)
         if self.wait_event("DEVICE_DELETED", {"device": dev}, timeout) is None:
             raise QMPError(f"{dev}: guest did not release it within {timeout:g} s")

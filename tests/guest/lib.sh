@@ -213,8 +213,9 @@ dimm_add() {
 
 # dimm_blocks ID: block ids a DIMM covers.
 dimm_blocks() {
-	local addr size bs n
-	read -r addr size < <(host dimm-info "$1") || return 1
+	local info addr size bs n
+	info=$(host dimm-info "$1") || return 1
+	read -r addr size <<<"$info"
 	bs=$(blk_bytes)
 	for ((n = addr / bs; n < (addr + size) / bs; n++)); do
 		echo "$n"
