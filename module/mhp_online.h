@@ -114,9 +114,6 @@ struct mhp_onlining {
 #define MHP_STASH_NR	8
 #define MHP_LOG_NR	256
 
-typedef int (*mhp_walk_groups_fn)(int nid, walk_memory_groups_func_t func,
-				  struct memory_group *excluded, void *arg);
-
 struct mhp_state {
 	struct mhp_config configs[2];	/* published one + spare, see mhp_main.c */
 	struct mhp_config __rcu *config;
@@ -130,7 +127,7 @@ struct mhp_state {
 	struct notifier_block memory_nb;
 	struct notifier_block module_nb;
 	struct kprobe zone_probe;
-	mhp_walk_groups_fn walk_groups;	/* NULL: other groups not counted */
+	bool walk_groups;		/* other dynamic groups are counted */
 	const char *walk_groups_why;	/* why not */
 
 	struct mhp_onlining cur;

@@ -29,11 +29,13 @@
  *
  * Other dynamic memory groups (several virtio-mem devices) are counted
  * through the kernel's walk_dynamic_memory_groups(), which is not
- * exported: its address is found through a kprobe registration. Calling
- * it through a pointer is only done where indirect branch tracking is
- * off, because the kernel seals the ENDBR of functions it never calls
- * indirectly; elsewhere those groups are not counted, and the summary file
- * says so.
+ * exported: its address is found through a kprobe registration and
+ * called through a static call. Not through a function pointer: with
+ * indirect branch tracking (6.12 is built with X86_KERNEL_IBT) the kernel
+ * seals the ENDBR of functions it never calls indirectly, and an indirect
+ * call there faults; a static call is a direct call/jump. If the symbol
+ * cannot be found, those groups are not counted, the kernel log and the
+ * summary file say so.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -43,6 +45,7 @@
 #include <linux/memory_hotplug.h>
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
+#include <linux/static_call.h>
 
 #include "mhp_online.h"
 
@@ -84,6 +87,9 @@ static void mhp_scope_add_node(struct mhp_policy_scope *s, int nid)
 	}
 }
 
+/* Takes only the type of the kernel function: it is not exported. */
+DEFINE_STATIC_CALL_NULL(mhp_walk_groups, walk_dynamic_memory_groups);
+
 struct mhp_groups_acc {
 	unsigned int ratio;
 	struct mhp_policy_scope *scope;
@@ -106,7 +112,7 @@ static void mhp_scope_add_groups(struct mhp_policy_scope *s, int nid,
 	struct mhp_groups_acc acc = { .ratio = ratio, .scope = s };
 
 	if (mhp.walk_groups)
-		mhp.walk_groups(nid, mhp_group_account, self, &acc);
+		static_call(mhp_walk_groups)(nid, mhp_group_account, self, &acc);
 }
 
 /* Online pages per zone kind in the aligned span, the block itself left out. */
@@ -312,13 +318,14 @@ static void *mhp_lookup(const char *name)
 
 static void mhp_walk_groups_init(void)
 {
-	if (cpu_feature_enabled(X86_FEATURE_IBT)) {
-		mhp.walk_groups_why = "indirect branch tracking is on";
+	void *addr = mhp_lookup("walk_dynamic_memory_groups");
+
+	if (!addr) {
+		mhp.walk_groups_why = "walk_dynamic_memory_groups not found";
 		return;
 	}
-	mhp.walk_groups = mhp_lookup("walk_dynamic_memory_groups");
-	if (!mhp.walk_groups)
-		mhp.walk_groups_why = "walk_dynamic_memory_groups not found";
+	static_call_update(mhp_walk_groups, addr);
+	mhp.walk_groups = true;
 }
 
 int mhp_zone_init(void)
