@@ -22,8 +22,9 @@
  * Kept chunks must be one contiguous run (cur.kept_start..kept_end); a
  * chunk that does not extend it goes to the tail instead. A callback call
  * outside an onlining we saw start (MEM_GOING_ONLINE) also goes to the
- * tail: we cannot promise to release it (only possible for an onlining
- * already running when the module loaded).
+ * tail: we could not promise to release it. Neither should happen (see
+ * below, and the memory notifier is registered before the callback);
+ * both are guards, counted as pages_untracked.
  *
  * set_online_page_callback() and restore_online_page_callback() take
  * mem_hotplug_lock for reading, and online_pages() runs under it for
