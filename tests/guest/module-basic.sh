@@ -85,6 +85,7 @@ check_rows() {
 tap_check blocks-match-sysfs-online check_rows online
 tap_check summary-pages test "$(summary pages_tail)" -eq $((2 * online_pages)) -a \
 	"$(summary pages_head)" -eq $((2 * online_pages))
+tap_check no-untracked-pages test "$(summary pages_untracked)" -eq 0
 
 offl=0
 for n in "${blocks[@]}"; do blk_offline "$n" && offl=$((offl + 1)); done
