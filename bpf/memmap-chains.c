@@ -741,7 +741,7 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 				d->id, d->zone, d->state, human(d->rec.altmap_bytes, b1, sizeof(b1)));
 	}
 
-	fprintf(f, "\npinned blocks (hold metadata of other present blocks):\n");
+	fprintf(f, "\npinned blocks (hold metadata of other present blocks or later kernel pages):\n");
 	for (size_t i = 0; i < nr_blks; i++) {
 		struct blk *h = &blks[i];
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # memmap-chains refuses clearly, with a non-zero exit and no change, when it
-# cannot work: not root, no kernel BTF, kprobes disabled, bad options, no
-# pinned state; and reports full maps (exit 3) when they overflow.
+# cannot work: not root, no kernel BTF, unsupported kernel (no memory hotplug
+# sysfs, no hot-add functions), kprobes disabled, bad options, no pinned
+# state; and reports full maps (exit 3) when they overflow.
 # mhp-guest: --mem 1G --maxmem 4G --append "memhp_default_state=online"
 # mhp-timeout: 240
 . /mhp/lib.sh
@@ -33,6 +34,16 @@ mount -t tmpfs none /sys/kernel/btf
 expect_fail no-btf 1 "kernel BTF not available" "$MC" -d 1
 umount /sys/kernel/btf
 tap_check no-state-left test ! -e /sys/fs/bpf/memmap-chains/blocks
+
+# Unsupported kernel: no memory hotplug in sysfs, or no hot-add functions.
+mount -t tmpfs none /sys/devices/system/memory
+expect_fail no-memory-hotplug 1 "unsupported kernel" "$MC" -d 1
+umount /sys/devices/system/memory
+grep -v -w arch_add_memory /proc/kallsyms >"$MC_DIR/kallsyms"
+mount -o bind "$MC_DIR/kallsyms" /proc/kallsyms
+expect_fail no-hotadd-function 1 "unsupported kernel: arch_add_memory" "$MC" -d 1
+umount /proc/kallsyms
+tap_check still-no-state test ! -e /sys/fs/bpf/memmap-chains/blocks
 
 echo 0 >/sys/kernel/debug/kprobes/enabled
 expect_fail kprobes-off 1 "kprobes are disabled" "$MC" --kprobes -d 1
