@@ -336,6 +336,33 @@ static __always_inline void edge_add(struct mc_block *r, __u32 host, __u32 kind,
 	stat_add(MC_STAT_DROPPED_EDGES, 1);
 }
 
+/* A tracked page that is freed no longer pins its host. */
+static __always_inline void page_freed(__u64 pfn)
+{
+	struct mc_page *pg;
+	struct mc_block *r;
+	__s64 bytes;
+	__u32 key;
+
+	pg = bpf_map_lookup_elem(&pages, &pfn);
+	if (!pg)
+		return;
+	bytes = 1LL << (MC_PAGE_SHIFT + (pg->order & 31));
+	if (pg->dep == MC_DEP_KERNEL) {
+		key = pg->host;
+		r = bpf_map_lookup_elem(&blocks, &key);
+		if (r)
+			__sync_fetch_and_add(&r->kernel_bytes, -bytes);
+	} else {
+		key = pg->dep;
+		r = bpf_map_lookup_elem(&blocks, &key);
+		if (r)
+			edge_add(r, pg->host, pg->kind, -bytes);
+	}
+	bpf_map_delete_elem(&pages, &pfn);
+	stat_add(MC_STAT_FREES, 1);
+}
+
 /* Remember a tracked page so that its free takes it back out. */
 static __always_inline void page_track(__u64 pfn, __u32 dep, __u32 host, __u32 kind,
 				       __u32 order)
@@ -347,6 +374,12 @@ static __always_inline void page_track(__u64 pfn, __u32 dep, __u32 host, __u32 k
 		.order = order,
 	};
 
+	/*
+	 * Still tracked: its free went unseen (e.g. through the batched path);
+	 * settle the old record first so no pin outlives its page.
+	 */
+	if (bpf_map_lookup_elem(&pages, &pfn))
+		page_freed(pfn);
 	if (bpf_map_update_elem(&pages, &pfn, &pg, BPF_ANY))
 		stat_add(MC_STAT_DROPPED_PAGES, 1);
 }
@@ -410,33 +443,6 @@ int mc_page_alloc(struct trace_event_raw_mm_page_alloc *ctx)
 		bpf_printk("memmap-chains: alloc dep=%u host=%u kind=%s order=%u pfn=0x%lx",
 			   dep, host, kind_name(kind), order, pfn);
 	return 0;
-}
-
-/* A tracked page that is freed no longer pins its host. */
-static __always_inline void page_freed(__u64 pfn)
-{
-	struct mc_page *pg;
-	struct mc_block *r;
-	__s64 bytes;
-	__u32 key;
-
-	pg = bpf_map_lookup_elem(&pages, &pfn);
-	if (!pg)
-		return;
-	bytes = 1LL << (MC_PAGE_SHIFT + (pg->order & 31));
-	if (pg->dep == MC_DEP_KERNEL) {
-		key = pg->host;
-		r = bpf_map_lookup_elem(&blocks, &key);
-		if (r)
-			__sync_fetch_and_add(&r->kernel_bytes, -bytes);
-	} else {
-		key = pg->dep;
-		r = bpf_map_lookup_elem(&blocks, &key);
-		if (r)
-			edge_add(r, pg->host, pg->kind, -bytes);
-	}
-	bpf_map_delete_elem(&pages, &pfn);
-	stat_add(MC_STAT_FREES, 1);
 }
 
 SEC("tracepoint/kmem/mm_page_free")
