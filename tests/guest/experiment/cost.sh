@@ -4,10 +4,10 @@
 # (mhp_online with its defaults), module + tracer (memmap-chains pinned).
 # Each phase hot-adds PER_PHASE DIMMs of DIMM_MIB with auto-onlining and
 # times from the first request until every block is online. Nothing is
-# unplugged between phases (a DIMM id cannot be reused while the host keeps
-# its memory backend, see exp_dimm_try_unplug), so the guest grows by
-# ROUNDS x 3 x PER_PHASE DIMMs; rounds interleave the phases so that growth
-# and any drift of the host's load hit all three alike. Throughput in GiB/s
+# unplugged between phases (what stays plugged would differ per phase), so
+# the guest grows by ROUNDS x 3 x PER_PHASE DIMMs; rounds interleave the
+# phases so that growth and any drift of the host's load hit all three
+# alike. Throughput in GiB/s
 # per phase; the host report gives the ratios to stock (median over rounds).
 # Environment: DIMM_MIB (1024), PER_PHASE (2), ROUNDS (3).
 . /mhp/lib.sh

@@ -352,11 +352,10 @@ exp_dimm_gone() {
 
 # exp_dimm_try_unplug ID: offline every block of a DIMM (onlining them again
 # if one refuses), then device_del it and wait until the guest has ejected
-# it. The host's own wait (dimm-del with a timeout) is not used: the QMP
-# client of scripts/qmp.py cannot read anything after an event wait of more
-# than a second (to-lead note, 12:50); with timeout 0 it only sends the
-# device_del, and the guest polls dimm-info until the DIMM is gone. (The
-# memory backend object stays until the guest powers off.)
+# it. dimm-del with timeout 0 only sends the device_del; the guest polls
+# dimm-info until the DIMM is gone (the host's event wait broke the QMP
+# channel before qmp.py 442076c, and polling shows progress either way),
+# then a second dimm-del deletes the memory backend the DIMM left.
 exp_dimm_try_unplug() {
 	local id=$1 n blocks done=()
 	blocks=$(exp_dimm_blocks "$id") || return 2
@@ -372,6 +371,8 @@ exp_dimm_try_unplug() {
 	host dimm-del "$id" 0 >/dev/null 2>&1
 	wait_for 120 exp_dimm_gone "$id" || return 1
 	[ ! -e /tmp/exp-host-broken ] || return 2
+	host dimm-del "$id" 0 >/dev/null 2>&1
+	return 0
 }
 
 # exp_unplug_dimms ID...: unplug as many DIMMs as possible, passes newest
