@@ -11,53 +11,13 @@
 # mhp-guest: --mem 512M --maxmem 4G --append "memhp_default_state=offline memory_hotplug.online_policy=auto-movable memory_hotplug.auto_movable_ratio=301"
 # mhp-timeout: 300
 . /mhp/lib.sh
+. /mhp/tests/policy-lib.bash
 
-KP=/sys/module/memory_hotplug/parameters
-MP=/sys/module/mhp_online/parameters
 DIMMS=5
-BLK_MB=$(($(blk_bytes) >> 20))
-LOAD_ARGS="zone_policy=ratio ratio=301 numa_aware=1 granule_mb=$BLK_MB"
-
-# ours_off: blocks onlined without a zone are the kernel's to decide.
-ours_off() {
-	if [ -e "$MP/zone_policy" ]; then
-		echo off >"$MP/zone_policy"
-	else
-		mhp_unload 2>/dev/null || true
-	fi
-	echo auto-movable >"$KP/online_policy"
-}
-
-# ours_on: they are ours; the kernel's own policy goes back to its default.
-ours_on() {
-	echo contig-zones >"$KP/online_policy"
-	if [ -e "$MP/zone_policy" ]; then
-		echo ratio >"$MP/zone_policy"
-	else
-		# shellcheck disable=SC2086
-		mhp_load $LOAD_ARGS
-	fi
-}
-
-# decide_block N: "kernel's-answer our-answer zone-after-onlining".
-decide_block() {
-	local n=$1 k o a
-	ours_off
-	k=$(blk_zone "$n")
-	ours_on
-	o=$(blk_zone "$n")
-	if blk_online "$n" online; then
-		a=$(blk_zone "$n")
-	else
-		a=online-failed
-	fi
-	echo "$k $o $a"
-}
 
 tap_check kernel-ratio-301 test "$(cat $KP/auto_movable_ratio)" = 301
 # shellcheck disable=SC2086
 mhp_load $LOAD_ARGS || { tap_fail load-module "insmod $LOAD_ARGS failed"; exit 0; }
-[ -e "$MP/zone_policy" ] || note "no zone_policy parameter: comparing by insmod/rmmod"
 
 compared=0
 mismatch=0

@@ -11,10 +11,10 @@
 # mhp-guest: --mem 512M --maxmem 6G --vmem 5G,requested=0 --append "memhp_default_state=online"
 # mhp-timeout: 300
 . /mhp/lib.sh
+. /mhp/tests/policy-lib.bash
 
 DEV_MB=5120
 STEP_MB=1024
-BLK_MB=$(($(blk_bytes) >> 20))
 PER_GRANULE=$((1024 / BLK_MB))
 
 # granule_zones: one line per aligned GiB of hot-added memory: its blocks'
@@ -31,57 +31,6 @@ granule_zones() {
 		zones="$zones $(blk_zone "$n")"
 	done
 	[ -n "$zones" ] && echo "$zones" | tr ' ' '\n' | sort -u | xargs
-}
-
-# pin_kernel_zones: fill the kernel zones with unmovable pages (ramfs asks for
-# GFP_HIGHUSER: never ZONE_MOVABLE, never migrated) until they are nearly
-# full, as a guest that uses its kernel memory; prints the MiB pinned.
-pin_kernel_zones() {
-	local got=0 free
-	mkdir -p /mnt/pin
-	mount -t ramfs none /mnt/pin || return 1
-	while :; do
-		free=$(awk '/^Node/ { zone = $4 }
-			/^ +pages free/ { free = $3 }
-			/^ +high +[0-9]/ { if (zone != "Movable" && zone != "Device") sum += free - $2 }
-			END { printf "%d\n", sum / 256 }' /proc/zoneinfo)
-		[ "$free" -ge 32 ] || break
-		dd if=/dev/zero of=/mnt/pin/c$got bs=1M count=16 2>/dev/null || break
-		got=$((got + 16))
-	done
-	echo $got
-}
-
-# offlinable_granules: aligned GiBs of hot-added memory whose blocks can all
-# be offlined at once (what unplugging 1 GiB at a time needs); every block
-# offlined is onlined back to the zone it had. A block holding pinned pages
-# never finishes offlining: the timeout's signal ends the attempt.
-offlinable_granules() {
-	local g n x z ok count=0 done_blocks
-	for g in $(hotadded_blocks | awk -v p="$PER_GRANULE" '{ print int($1 / p) }' | sort -un); do
-		ok=1
-		done_blocks=()
-		for ((n = g * PER_GRANULE; n < (g + 1) * PER_GRANULE; n++)); do
-			[ "$(blk_state "$n")" = online ] || { ok=0; break; }
-			z=$(blk_zone "$n")
-			if timeout 5 sh -c "echo offline >$MHP_SYS_MEM/memory$n/state" 2>/dev/null; then
-				done_blocks+=("$n:$z")
-			else
-				ok=0
-				break
-			fi
-		done
-		for x in "${done_blocks[@]}"; do
-			n=${x%%:*}
-			if [ "${x##*:}" = Movable ]; then
-				blk_online "$n" online_movable
-			else
-				blk_online "$n" online_kernel
-			fi
-		done
-		count=$((count + ok))
-	done
-	echo $count
 }
 
 # hugetlb_1g: 1 GiB hugetlb pages the guest can allocate now (the stock

@@ -10,85 +10,10 @@
 # mhp-timeout: 300
 # shellcheck disable=SC2317 # the functions run in < <(decide_block)
 . /mhp/lib.sh
+. /mhp/tests/policy-lib.bash
 
-KP=/sys/module/memory_hotplug/parameters
-MP=/sys/module/mhp_online/parameters
 STEP_MB=512
 DEV_MB=2048
-BLK_MB=$(($(blk_bytes) >> 20))
-LOAD_ARGS="zone_policy=ratio ratio=301 numa_aware=1 granule_mb=$BLK_MB"
-
-# ours_off: blocks onlined without a zone are the kernel's to decide.
-ours_off() {
-	if [ -e "$MP/zone_policy" ]; then
-		echo off >"$MP/zone_policy"
-	else
-		mhp_unload 2>/dev/null || true
-	fi
-	echo auto-movable >"$KP/online_policy"
-}
-
-# ours_on: they are ours; the kernel's own policy goes back to its default.
-ours_on() {
-	echo contig-zones >"$KP/online_policy"
-	if [ -e "$MP/zone_policy" ]; then
-		echo ratio >"$MP/zone_policy"
-	else
-		# shellcheck disable=SC2086
-		mhp_load $LOAD_ARGS
-	fi
-}
-
-# decide_block N: "kernel's-answer our-answer zone-after-onlining".
-decide_block() {
-	local n=$1 k o a
-	ours_off
-	k=$(blk_zone "$n")
-	ours_on
-	o=$(blk_zone "$n")
-	if blk_online "$n" online; then
-		a=$(blk_zone "$n")
-	else
-		a=online-failed
-	fi
-	echo "$k $o $a"
-}
-
-# ours_off: blocks onlined without a zone are the kernel's to decide.
-ours_off() {
-	if [ -e "$MP/zone_policy" ]; then
-		echo off >"$MP/zone_policy"
-	else
-		mhp_unload 2>/dev/null || true
-	fi
-	echo auto-movable >"$KP/online_policy"
-}
-
-# ours_on: they are ours; the kernel's own policy goes back to its default.
-ours_on() {
-	echo contig-zones >"$KP/online_policy"
-	if [ -e "$MP/zone_policy" ]; then
-		echo ratio >"$MP/zone_policy"
-	else
-		# shellcheck disable=SC2086
-		mhp_load $LOAD_ARGS
-	fi
-}
-
-# decide_block N: "kernel's-answer our-answer zone-after-onlining".
-decide_block() {
-	local n=$1 k o a
-	ours_off
-	k=$(blk_zone "$n")
-	ours_on
-	o=$(blk_zone "$n")
-	if blk_online "$n" online; then
-		a=$(blk_zone "$n")
-	else
-		a=online-failed
-	fi
-	echo "$k $o $a"
-}
 
 tap_check kernel-ratio-301 test "$(cat $KP/auto_movable_ratio)" = 301
 # virtio_mem first: it needs the online_page_callback.
