@@ -330,16 +330,9 @@ exp_shrink() {
 # exp_dimm_blocks ID: block ids of a DIMM; rc 2 (and a note in
 # /tmp/exp-host-broken) when the host runner does not answer.
 exp_dimm_blocks() {
-	local out addr size bs n
-	if ! out=$(host dimm-info "$1"); then
-		echo "dimm-info $1: $out" >/tmp/exp-host-broken
-		return 2
-	fi
-	read -r addr size <<<"$out"
-	bs=$(blk_bytes)
-	for ((n = addr / bs; n < (addr + size) / bs; n++)); do
-		echo "$n"
-	done
+	dimm_blocks "$1" && return 0
+	echo "dimm-info $1: no answer about a DIMM we added" >/tmp/exp-host-broken
+	return 2
 }
 
 exp_dimm_gone() {
