@@ -428,7 +428,12 @@ int mc_page_alloc(struct trace_event_raw_mm_page_alloc *ctx)
 		return 0;
 	}
 	bytes = 1ULL << (MC_PAGE_SHIFT + (order & 31));
-	kind = stack_kind(ctx);
+	/*
+	 * Memmap and page tables are only allocated inside arch_add_memory();
+	 * elsewhere in the bracket (memory block devices, auto-onlining) a
+	 * stack walk per page could only ever answer "other".
+	 */
+	kind = b->d_arch ? stack_kind(ctx) : MC_KIND_OTHER;
 	dep = bracket_dep(b);
 	if (kind == MC_KIND_MEMMAP && b->d_arch)
 		b->memmap_bytes += bytes;
