@@ -35,8 +35,11 @@ fi
 memmap_edges=$(jq '[.edges[] | select(.kind == "memmap" and .dep >= 32 and .host >= 32)] | length' "$J")
 tap_check memmap-edges-between-hotadded test "$memmap_edges" -ge $((N * 3 / 4))
 
-pinned=$(mc_ids "$J" '.hotadded and .pinned')
+# The tracer's view right after the attempts: what the tests' own processes
+# allocated since the report above counts too.
 refuse=$(offline_refusers $added)
+mc_json "$MC_DIR/head-after.json"
+pinned=$(mc_ids "$MC_DIR/head-after.json" '.hotadded and .pinned')
 metric pinned-blocks "$(echo "$pinned" | wc -w)"
 metric offline-refused "$(echo "$refuse" | wc -w)"
 note "tracer pinned: $pinned"

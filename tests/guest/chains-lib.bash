@@ -55,12 +55,20 @@ add_dimms() {
 	done
 }
 
-# offline_refusers BLOCK...: try to offline each block; prints those that refuse.
+# offline_refusers BLOCK...: try to offline each block; prints those that
+# refuse. A refusal is retried twice after a pause: with head placement a
+# short-lived process's page table can land in the newest block between the
+# tracer's snapshot and the attempt, and a block it holds only for a moment
+# is not pinned.
 offline_refusers() {
-	local n
+	local n try
 	for n in "$@"; do
 		[ "$(blk_state "$n")" = offline ] && continue
-		blk_offline "$n" || echo "$n"
+		for try in 1 2 3; do
+			blk_offline "$n" && continue 2
+			sleep 0.5
+		done
+		echo "$n"
 	done | xargs
 }
 
