@@ -26,7 +26,11 @@
  * that land in a traced block are counted as the block's kernel_bytes, and
  * every tracked page is taken back out when it is freed (mm_page_free; the
  * batched free path, mm_page_free_batched, releases user folios and is left
- * alone: it is the hottest free path and carries no kernel metadata).
+ * alone: it is the hottest free path and carries no kernel metadata).  The
+ * bulk allocator (__alloc_pages_bulk() on 6.1, alloc_pages_bulk_noprof() on
+ * 6.12; vmalloc areas, so kernel stacks too) hands out order-0 pages without
+ * that tracepoint on both kernels; an exit hook on it reads the page array
+ * instead (list-mode callers are not seen).
  *
  * The same handlers run from fentry/fexit (preferred) or kprobes/kretprobes
  * (fallback, chosen by the loader); exit handlers only need the return value
@@ -111,6 +115,21 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
+
+/* Arguments of a bulk allocation in flight (kprobe mode: the return probe
+ * sees only the return value). */
+struct mc_bulk_args {
+	__u64 array;
+	__u32 gfp;
+	__s32 nr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MC_MAX_BULK_THREADS);
+	__type(key, __u32);
+	__type(value, struct mc_bulk_args);
+} bulk_args SEC(".maps");
 
 struct mc_stack {
 	__u64 ip[MC_STACK_DEPTH];
@@ -388,21 +407,22 @@ static __always_inline void page_track(__u64 pfn, __u32 dep, __u32 host, __u32 k
  * Outside hot-add: an unmovable allocation (by request: MIGRATE_UNMOVABLE or
  * MIGRATE_RECLAIMABLE) that lands in a traced block pins it too.
  */
-static __always_inline void kernel_alloc(__u64 pfn, __u32 order, int migratetype)
+static __always_inline bool kernel_alloc(__u64 pfn, __u32 order, int migratetype)
 {
 	__u32 host = pfn_to_block(pfn);
 	struct mc_block *r;
 	__u64 bytes;
 
 	if (migratetype != 0 /* UNMOVABLE */ && migratetype != 2 /* RECLAIMABLE */)
-		return;
+		return false;
 	r = bpf_map_lookup_elem(&blocks, &host);
 	if (!r)
-		return;
+		return false;
 	bytes = 1ULL << (MC_PAGE_SHIFT + (order & 31));
 	__sync_fetch_and_add(&r->kernel_bytes, bytes);
 	stat_add(MC_STAT_KERNEL_ALLOCS, 1);
 	page_track(pfn, MC_DEP_KERNEL, host, MC_KIND_OTHER, order);
+	return true;
 }
 
 SEC("tracepoint/kmem/mm_page_alloc")
@@ -461,6 +481,53 @@ int mc_page_free(struct trace_event_raw_mm_page_free *ctx)
 	if ((lo && pfn >= lo) || (active && bracket_get()))
 		page_freed(pfn);
 	return 0;
+}
+
+/* ---- the bulk allocator ---- */
+
+/* Start of the struct page array (typeless ksym, resolved from kallsyms). */
+extern const void vmemmap_base __ksym __weak;
+
+struct bulk_ctx {
+	struct page **array;
+	__u64 vmemmap;
+	__u64 lo;
+	__u32 migratetype;
+};
+
+static long bulk_page_cb(__u32 i, struct bulk_ctx *c)
+{
+	struct page *pg = NULL;
+	__u64 pfn;
+
+	if (bpf_probe_read_kernel(&pg, sizeof(pg), &c->array[i]) || !pg)
+		return 0;
+	pfn = ((__u64)pg - c->vmemmap) / bpf_core_type_size(struct page);
+	if (pfn >= c->lo && kernel_alloc(pfn, 0, c->migratetype))
+		stat_add(MC_STAT_BULK_PAGES, 1);
+	return 0;
+}
+
+/*
+ * After a bulk allocation: every page in the array may be new (the
+ * allocator fills only empty slots, but cannot tell us which); recording a
+ * page again is harmless, page_track() settles the old record first.
+ */
+static __always_inline void on_bulk(__u32 gfp, __s32 nr, struct page **array)
+{
+	struct bulk_ctx c = {
+		.array = array,
+		.lo = min_pfn,
+		/* gfp_migratetype(): __GFP_MOVABLE is bit 3, __GFP_RECLAIMABLE bit 4 */
+		.migratetype = (gfp >> 3) & 3,
+	};
+
+	if (!c.lo || !array || nr <= 0 || c.migratetype == 1 /* MOVABLE */)
+		return;
+	if (!&vmemmap_base ||
+	    bpf_probe_read_kernel(&c.vmemmap, sizeof(c.vmemmap), &vmemmap_base))
+		return;
+	bpf_loop(nr < MC_MAX_BULK ? nr : MC_MAX_BULK, bulk_page_cb, &c, 0);
 }
 
 /* ---- range operations at the end of a bracket ---- */
@@ -714,6 +781,15 @@ int BPF_PROG(fx_remove)
 	return 0;
 }
 
+/* The loader sets the target: the bulk allocator's name differs by kernel. */
+SEC("fexit")
+int BPF_PROG(fx_bulk, gfp_t gfp, int nid, nodemask_t *nodemask, int nr_pages,
+	     struct list_head *list, struct page **array, unsigned long ret)
+{
+	on_bulk(gfp, nr_pages, array);
+	return 0;
+}
+
 /* ---- kprobe/kretprobe fallback ---- */
 
 SEC("kprobe/add_memory_resource")
@@ -755,6 +831,35 @@ SEC("kretprobe/arch_remove_memory")
 int BPF_KRETPROBE(kr_remove)
 {
 	on_remove_ret();
+	return 0;
+}
+
+SEC("kprobe")
+int BPF_KPROBE(kp_bulk, gfp_t gfp, int nid, nodemask_t *nodemask, int nr_pages)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mc_bulk_args a = {
+		/* sixth argument: BPF_KPROBE names five; r9 on x86_64 */
+		.array = ctx->r9,
+		.gfp = gfp,
+		.nr = nr_pages,
+	};
+
+	if (min_pfn)
+		bpf_map_update_elem(&bulk_args, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe")
+int BPF_KRETPROBE(kr_bulk)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mc_bulk_args *a = bpf_map_lookup_elem(&bulk_args, &tid);
+
+	if (!a)
+		return 0;
+	on_bulk(a->gfp, a->nr, (struct page **)a->array);
+	bpf_map_delete_elem(&bulk_args, &tid);
 	return 0;
 }
 

@@ -777,7 +777,7 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 {
 	static const char * const stat_names[MC_NR_STATS] = {
 		"adds", "removes", "allocs", "frees", "kernel_allocs", "dropped_blocks", "dropped_edges",
-		"dropped_pages", "dropped_events", "dropped_threads", "seq",
+		"dropped_pages", "dropped_events", "dropped_threads", "seq", "bulk_pages",
 	};
 	struct utsname u;
 	size_t nchains;
@@ -1115,6 +1115,19 @@ struct func_range {
 static struct func_range ranges[MC_MAX_FUNCS];
 static unsigned int nr_ranges;
 
+/*
+ * The bulk page allocator, hooked on exit because its pages bypass the
+ * kmem:mm_page_alloc tracepoint; renamed in 6.10 (memory allocation
+ * profiling). NULL when the kernel has neither: those pages go unseen.
+ */
+static const char *const bulk_names[] = { "alloc_pages_bulk_noprof", "__alloc_pages_bulk" };
+static const char *bulk_func;
+
+static bool is_bulk_prog(const char *name)
+{
+	return !strcmp(name, "fx_bulk") || !strcmp(name, "kp_bulk") || !strcmp(name, "kr_bulk");
+}
+
 static int addr_cmp(const void *a, const void *b)
 {
 	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
@@ -1160,6 +1173,9 @@ static int load_kallsyms(void)
 		addrs[nr++] = addr;
 		if (strchr(line, '['))	/* module symbol */
 			continue;
+		for (k = 0; k < sizeof(bulk_names) / sizeof(bulk_names[0]); k++)
+			if (!strcmp(name, bulk_names[k]) && !bulk_func)
+				bulk_func = bulk_names[k];
 		for (k = 0; k < MC_NR_FUNCS; k++) {
 			if (strcmp(name, mc_funcs[k].name))
 				continue;
@@ -1340,7 +1356,14 @@ static void select_programs(struct memmap_chains_bpf *skel, bool fentry)
 			bpf_program__set_autoload(p, fentry);
 		else if (is_kprobe)
 			bpf_program__set_autoload(p, !fentry);
+		if (is_bulk_prog(n) && !bulk_func)
+			bpf_program__set_autoload(p, false);
+		else if (is_bulk_prog(n) && is_fentry && fentry)
+			bpf_program__set_attach_target(p, 0, bulk_func);
 	}
+	if (!bulk_func && env.verbose)
+		fprintf(stderr, "memmap-chains: no bulk page allocator found: "
+			"its pages are not tracked\n");
 }
 
 static struct memmap_chains_bpf *open_load(bool fentry, int *errp)
@@ -1423,7 +1446,11 @@ static int attach_all(struct memmap_chains_bpf *skel, bool fentry)
 
 		if (!bpf_program__autoload(p))
 			continue;
-		*s->progs[i].link = bpf_program__attach(p);
+		if (is_bulk_prog(bpf_program__name(p)) && !fentry)
+			*s->progs[i].link = bpf_program__attach_kprobe(p,
+				!strcmp(bpf_program__name(p), "kr_bulk"), bulk_func);
+		else
+			*s->progs[i].link = bpf_program__attach(p);
 		if (!*s->progs[i].link) {
 			int err = -errno;
 

@@ -35,6 +35,10 @@
 #define MC_MAX_FUNCS		32
 /* Concurrent hot-add/remove threads tracked (hotplug is serialised). */
 #define MC_MAX_THREADS		64
+/* Bulk allocations in flight at once (kprobe mode keeps their arguments). */
+#define MC_MAX_BULK_THREADS	1024
+/* Pages of one bulk allocation looked at (vmalloc asks at most 100). */
+#define MC_MAX_BULK		512
 
 /* What a page allocated inside the hot-add bracket is used for. */
 enum mc_kind {
@@ -96,6 +100,7 @@ enum mc_stat {
 	MC_STAT_DROPPED_EVENTS,		/* ring buffer full: live line lost */
 	MC_STAT_DROPPED_THREADS,	/* bracket map full: hot-add not traced */
 	MC_STAT_SEQ,			/* last block sequence number handed out */
+	MC_STAT_BULK_PAGES,		/* of kernel_allocs: from the bulk allocator */
 	MC_NR_STATS,
 };
 

@@ -1,0 +1,66 @@
+#!/bin/bash
+# memmap-chains counts pages of the bulk allocator: kernel stacks are
+# vmalloc'ed, and vmalloc takes its pages from alloc_pages_bulk(), which
+# fires no kmem:mm_page_alloc. With placement=head the pages of the newest
+# block are handed out first, so a few hundred new processes put kernel
+# stacks into the block just added once boot memory's unmovable pageblocks
+# run dry. The tracer must see those pages (stats.bulk_pages), count them in
+# the block's kernel_bytes, and the block it calls pinned must be the one
+# that refuses to go offline; when the processes are gone the count drops.
+# mhp-guest: --mem 1G --maxmem 2G --append "memhp_default_state=online"
+# mhp-timeout: 300
+. /mhp/lib.sh
+. /mhp/tests/chains-lib.bash
+
+NPROC=400
+tap_check module-load mhp_load placement=head zone_policy=off
+tap_check tracer-pin mc_start
+id=$(dimm_add 128M) || { tap_fail hot-add "dimm_add 128M failed"; exit 0; }
+blk=$(dimm_blocks "$id")
+
+# jq on a fresh report: stats and this block's record.
+mc_q() {
+	"$MC" --summary --json | jq "$1"
+}
+
+pids=()
+for ((i = 0; i < NPROC; i++)); do
+	sleep 600 &
+	pids+=($!)
+done
+bulk=$(mc_q .stats.bulk_pages)
+kb=$(mc_q ".blocks[] | select(.id == $blk) | .kernel_bytes")
+metric bulk-pages "$bulk"
+metric block-kernel-bytes "$kb"
+note "$NPROC processes: $bulk bulk-allocated pages on traced blocks, block $blk holds $kb kernel bytes"
+tap_check bulk-pages-seen test "$bulk" -gt 0
+refuse=$(offline_refusers "$blk")
+pinned=$(mc_q "[.blocks[] | select(.id == $blk and .pinned) | .id] | .[]")
+note "block $blk: offline refused: [${refuse}], tracer pinned: [${pinned}]"
+tap_check block-refuses-offline test "$refuse" = "$blk"
+tap_check pinned-equals-unofflinable test "$pinned" = "$refuse"
+
+kill "${pids[@]}" 2>/dev/null
+wait 2>/dev/null
+sleep 2
+kb_after=$(mc_q ".blocks[] | select(.id == $blk) | .kernel_bytes")
+metric block-kernel-bytes-after-exit "$kb_after"
+note "after the processes exit: block $blk holds $kb_after kernel bytes (was $kb)"
+tap_check kernel-bytes-drop test "$kb_after" -lt "$kb"
+mc_report bulk
+
+# The same through the kprobe fallback (entry probe keeps the arguments).
+"$MC" --unpin
+tap_check tracer-pin-kprobes mc_start --kprobes
+id=$(dimm_add 128M) || { tap_fail hot-add "dimm_add 128M failed"; exit 0; }
+pids=()
+for ((i = 0; i < NPROC; i++)); do
+	sleep 600 &
+	pids+=($!)
+done
+bulk=$(mc_q .stats.bulk_pages)
+metric bulk-pages-kprobes "$bulk"
+tap_check bulk-pages-seen-kprobes test "$bulk" -gt 0
+kill "${pids[@]}" 2>/dev/null
+wait 2>/dev/null
+"$MC" --unpin
