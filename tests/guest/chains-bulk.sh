@@ -23,11 +23,21 @@ mc_q() {
 	"$MC" --summary --json | jq "$1"
 }
 
-pids=()
-for ((i = 0; i < NPROC; i++)); do
-	sleep 600 &
-	pids+=($!)
-done
+# spawn: NPROC idle processes, each with a fresh kernel stack.
+spawn() {
+	pids=()
+	for ((i = 0; i < NPROC; i++)); do
+		sleep 600 &
+		pids+=($!)
+	done
+}
+
+reap() {
+	kill "${pids[@]}" 2>/dev/null
+	wait 2>/dev/null
+}
+
+spawn
 bulk=$(mc_q .stats.bulk_pages)
 kb=$(mc_q ".blocks[] | select(.id == $blk) | .kernel_bytes")
 metric bulk-pages "$bulk"
@@ -40,8 +50,7 @@ note "block $blk: offline refused: [${refuse}], tracer pinned: [${pinned}]"
 tap_check block-refuses-offline test "$refuse" = "$blk"
 tap_check pinned-equals-unofflinable test "$pinned" = "$refuse"
 
-kill "${pids[@]}" 2>/dev/null
-wait 2>/dev/null
+reap
 sleep 2
 kb_after=$(mc_q ".blocks[] | select(.id == $blk) | .kernel_bytes")
 metric block-kernel-bytes-after-exit "$kb_after"
@@ -53,14 +62,9 @@ mc_report bulk
 "$MC" --unpin
 tap_check tracer-pin-kprobes mc_start --kprobes
 id=$(dimm_add 128M) || { tap_fail hot-add "dimm_add 128M failed"; exit 0; }
-pids=()
-for ((i = 0; i < NPROC; i++)); do
-	sleep 600 &
-	pids+=($!)
-done
+spawn
 bulk=$(mc_q .stats.bulk_pages)
 metric bulk-pages-kprobes "$bulk"
 tap_check bulk-pages-seen-kprobes test "$bulk" -gt 0
-kill "${pids[@]}" 2>/dev/null
-wait 2>/dev/null
+reap
 "$MC" --unpin
