@@ -176,8 +176,12 @@ blk_zone() {
 	echo "${z%% *}"
 }
 
+# blk_offline N: offline a block; gives up after 60 s. offline_pages() retries
+# migration until it succeeds or the writer gets a fatal signal, and a page
+# that stays busy (seen once after a workload on 6.12) makes that forever:
+# the KILL ends the attempt with EINTR and the block stays online.
 blk_offline() {
-	echo offline >"$MHP_SYS_MEM/memory$1/state" 2>/dev/null
+	timeout -s KILL 60 sh -c 'echo offline >"$1"' _ "$MHP_SYS_MEM/memory$1/state" 2>/dev/null
 }
 
 blk_online() {
