@@ -102,6 +102,92 @@ wait_for() {
 	done
 }
 
+# cpu_busy_read: set CPU_BUSY_NS to the time the CPUs have not been idle
+# since boot, in ns (and CPU_NOW_NS to the time they have existed, the
+# bound of any difference of two reads): "now" times the number of CPUs minus every CPU's idle
+# and iowait sleep time, all from /proc/timer_list (nanoseconds, taken at
+# idle exit; a CPU idle at the moment of the read counts as busy for its
+# current idle period, so read it from the only CPU, or when all are
+# busy). /proc/schedstat and /proc/stat credit time only at context
+# switches or ticks: 4 ms steps. It sets a variable instead of printing
+# so that callers need no $(...) subshell: no fork, no work of its own in
+# what it measures. Under scripts/guest --icount this counts guest
+# instructions: the guest's work, whatever the host does.
+cpu_busy_read() {
+	local key a b _rest val now=0 idle=0 cpus=0
+	# "now at N nsecs", "  .idle_sleeptime : N nsecs",
+	# "  .iowait_sleeptime: N nsecs" (names are padded to 15 characters).
+	while read -r key a b _rest; do
+		key=${key%:}
+		val=$a
+		case "$a" in : | at) val=$b ;; esac
+		case "$key" in
+		now) now=$val ;;
+		.idle_sleeptime) idle=$((idle + val)) cpus=$((cpus + 1)) ;;
+		.iowait_sleeptime) idle=$((idle + val)) ;;
+		esac
+	done </proc/timer_list
+	CPU_BUSY_NS=$((now * cpus - idle))
+	CPU_NOW_NS=$((now * cpus))
+}
+
+# cpu_busy_calibrate: set CPU_BUSY_READ_NS to what one cpu_busy_read adds
+# to a window it closes (bash reads /proc files a byte at a time: about
+# 30 ms of guest CPU under --icount 0), the median of 5 back-to-back
+# pairs; cpu_window_end subtracts it so that the reads do not dilute what
+# is compared.
+cpu_busy_calibrate() {
+	local i b d=()
+	for ((i = 0; i < 5; i++)); do
+		cpu_busy_read
+		b=$CPU_BUSY_NS
+		cpu_busy_read
+		d+=($((CPU_BUSY_NS - b)))
+	done
+	CPU_BUSY_READ_NS=$(printf '%s\n' "${d[@]}" | sort -n | sed -n 3p)
+}
+
+# cpu_window_start / cpu_window_end: CPU_WINDOW_NS = guest CPU time spent
+# between the two (calibrated read cost taken out; cpu_busy_calibrate
+# first). A window with more CPU time than elapsed time is a misread of
+# /proc/timer_list, not a measurement: CPU_WINDOW_NS is then -1 and the
+# caller retakes the sample.
+cpu_window_start() {
+	cpu_busy_read
+	_mhp_cpu_b0=$CPU_BUSY_NS
+	_mhp_cpu_n0=$CPU_NOW_NS
+}
+
+cpu_window_end() {
+	cpu_busy_read
+	CPU_WINDOW_NS=$((CPU_BUSY_NS - _mhp_cpu_b0))
+	if [ $CPU_WINDOW_NS -lt 0 ] || [ $CPU_WINDOW_NS -gt $((CPU_NOW_NS - _mhp_cpu_n0)) ]; then
+		echo "cpu_window_end: $CPU_WINDOW_NS ns busy in $((CPU_NOW_NS - _mhp_cpu_n0)) ns: misread" >&2
+		CPU_WINDOW_NS=-1
+	else
+		CPU_WINDOW_NS=$((CPU_WINDOW_NS - ${CPU_BUSY_READ_NS:-0}))
+	fi
+}
+
+# nap SECONDS: sleep without forking ("read -t" on a pipe nobody writes
+# to), for loops that must not add work of their own to a measurement.
+nap() {
+	[ -n "${_mhp_nap:-}" ] || exec {_mhp_nap}<> <(:)
+	read -rt "$1" -u "$_mhp_nap" _ || true
+}
+
+# memtotal_wait KB SECONDS: wait, polling every 50 ms without forking,
+# until MemTotal is at least KB; rc 1 at the deadline.
+memtotal_wait() {
+	local _k kb _u end=$((${EPOCHREALTIME/./} + $2 * 1000000))
+	while :; do
+		read -r _k kb _u </proc/meminfo
+		[ "$kb" -ge "$1" ] && return 0
+		[ "${EPOCHREALTIME/./}" -lt $end ] || return 1
+		nap 0.05
+	done
+}
+
 memtotal_kb() {
 	awk '/^MemTotal/ { print $2 }' /proc/meminfo
 }
