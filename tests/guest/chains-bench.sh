@@ -114,11 +114,11 @@ for ((r = 0; r < ROUNDS; r++)); do
 	order="$order off off on on on on off off"
 done
 for mode in $order; do
-	if [ $mode = on ] && ! attached; then
+	if [ "$mode" = on ] && ! attached; then
 		sleep 1
 		"$MC" --pin >/dev/null || { tap_fail tracer-pin "cannot attach"; exit 0; }
 		sleep 2
-	elif [ $mode = off ] && attached; then
+	elif [ "$mode" = off ] && attached; then
 		sleep 1
 		"$MC" --unpin
 		sleep 2
@@ -131,7 +131,7 @@ for mode in $order; do
 	done
 	[ "$cpu" -ge 0 ] || { tap_fail cpu-time "3 misreads of /proc/timer_list in a row"; exit 0; }
 	note "tracer $mode: ${SIZE_MIB} MiB hot-add + online: CPU $((cpu / 1000)) us, wall $us us (BPF $((ns / 1000)) us, $cnt runs)"
-	if [ $mode = on ]; then
+	if [ "$mode" = on ]; then
 		on_cpu=$((on_cpu + cpu))
 		bpf_ns=$((bpf_ns + ns))
 		bpf_cnt=$((bpf_cnt + cnt))

@@ -80,11 +80,11 @@ enter() {
 		;;
 	module | tracer)
 		[ $have_mod = 1 ] || return 1
-		[ $1 = module ] && trace_off
+		[ "$1" = module ] && trace_off
 		if ! grep -q '^mhp_online ' /proc/modules; then
 			mhp_load || { tap_fail cost-load "insmod failed"; return 2; }
 		fi
-		if [ $1 = tracer ]; then
+		if [ "$1" = tracer ]; then
 			[ $have_trace = 1 ] || return 1
 			if [ ! -e /sys/fs/bpf/memmap-chains/links ]; then
 				why=$(exp_trace_start) || { tap_skip "cost-tracer" "not run: $why"; return 1; }
