@@ -6,7 +6,12 @@
 # and managed pages end where the same cycles leave them without the
 # module. movable_node makes the stock kernel put plain "online" blocks in
 # ZONE_MOVABLE too, so every offline can succeed in both runs.
-# mhp-guest: --mem 1G --maxmem 4G --append "memhp_default_state=offline movable_node"
+# --tcg-threads multi: each vCPU on its own host thread, so load/unload and
+# onlining really run at the same instant, not in turns (the other tests
+# use one thread, which keeps the emulator from oopsing on patched kernel
+# text; see scripts/guest --help).
+# mhp-guest: --mem 1G --maxmem 4G --tcg-threads multi
+# mhp-guest: --append "memhp_default_state=offline movable_node"
 # mhp-timeout: 300
 . /mhp/lib.sh
 
