@@ -5,17 +5,19 @@
 # request, sized to 70 % of MemAvailable before the request, less what a
 # shrinking step takes away). Per step:
 # size requested, size reached, seconds to reach it (or to the last change
-# when it is not reached: 20 s without progress or 120 s in all end a step),
+# when it is not reached: 20 s without progress or STEP_LIMIT s in all end
+# a step),
 # OOM kills, zones of the hot-added blocks. Scenario 4 rides along: at the
 # largest step, once the workload has stopped, how many 1 GiB pages can be
 # allocated.
 # Environment: STEPS_MIB ("512 2048 1024 4096 1024"), WL_SECONDS (20),
-# POLICY, PLACEMENT (see lib.sh).
+# STEP_LIMIT (120), POLICY, PLACEMENT (see lib.sh).
 . /mhp/lib.sh
 . /mhp/tests/experiment/lib.sh
 KIND=vmem
 STEPS_MIB=${STEPS_MIB:-512 2048 1024 4096 1024}
 WL_SECONDS=${WL_SECONDS:-20}
+STEP_LIMIT=${STEP_LIMIT:-120}
 exp_begin resize
 
 peak=$(tr ' ' '\n' <<<"$STEPS_MIB" | sort -n | tail -1)
@@ -46,7 +48,7 @@ for want in $STEPS_MIB; do
 		fi
 		[ "$size" = "$want" ] && break
 		[ $((SECONDS - last_change)) -ge 20 ] && break
-		[ "$(exp_since "$t0" | cut -d. -f1)" -ge 120 ] && break
+		[ "$(exp_since "$t0" | cut -d. -f1)" -ge "$STEP_LIMIT" ] && break
 		sleep 0.5
 	done
 	secs=$(awk -v a="$t0" -v b="$t_last" 'BEGIN { printf "%.3f\n", b - a }')
