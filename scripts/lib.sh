@@ -18,6 +18,14 @@ mhp_log() {
 	echo "[$(date +%H:%M:%S)] $*" >&2
 }
 
+# mhp_wait_slot N: return once fewer than N of the caller's background jobs
+# run, so a loop that starts guests with & keeps at most N at once.
+mhp_wait_slot() {
+	while [ "$(jobs -rp | wc -l)" -ge "$1" ]; do
+		wait -n || true
+	done
+}
+
 # The supported kernel lines, in the order of kernels.conf.
 mhp_kernel_lines() {
 	awk '!/^#/ && NF >= 2 { print $1 }' "$MHP_KERNELS_CONF"
