@@ -54,8 +54,8 @@ module-one:
 	@mkdir -p $(BUILD)/out/$(REL)/src/module $(BUILD)/out/$(REL)/harness
 	@cp -p $(MODULE_SRCS) --parents $(BUILD)/out/$(REL)/src/
 	@cp -p $(HARNESS_SRCS) $(BUILD)/out/$(REL)/harness/
-	$(MAKE) -C /usr/src/linux-headers-$(REL) M=$(BUILD)/out/$(REL)/src W=1 modules
-	$(MAKE) -C /usr/src/linux-headers-$(REL) M=$(BUILD)/out/$(REL)/harness modules
+	$(MAKE) -C $(BUILD)/kernels/$(REL)/usr/src/linux-headers-$(REL) M=$(BUILD)/out/$(REL)/src W=1 modules
+	$(MAKE) -C $(BUILD)/kernels/$(REL)/usr/src/linux-headers-$(REL) M=$(BUILD)/out/$(REL)/harness modules
 	@cp -p $(BUILD)/out/$(REL)/src/mhp_online.ko $(BUILD)/out/$(REL)/harness/mhp_harness_warn.ko \
 		$(BUILD)/out/$(REL)/
 

@@ -45,8 +45,15 @@ mhp_kernel_root() {
 	echo "$MHP_BUILD/kernels/$1"
 }
 
+# The release's headers, unpacked by scripts/setup next to its image (never
+# installed on the host: Debian's headers depend on the kernel image).
 mhp_kernel_headers() {
-	echo "/usr/src/linux-headers-$1"
+	echo "$MHP_BUILD/kernels/$1/usr/src/linux-headers-$1"
+}
+
+# Kernel version of a release ("6.1.0-57-amd64" -> "6.1"): its linux-source.
+mhp_release_version() {
+	echo "$1" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/'
 }
 
 # Output folder of everything built for one release (module, BPF tools).
