@@ -205,6 +205,14 @@ static const char * const mhp_reason_str[MHP_REASON_NR] = {
 	[MHP_REASON_GROUPS_NEED_NODE] = "other dynamic groups need all kernel memory of the node",
 	[MHP_REASON_RATIO_GLOBAL] = "movable would exceed the ratio",
 	[MHP_REASON_RATIO_NODE] = "movable would exceed the ratio on the node",
+	[MHP_REASON_HEADROOM_FITS] = "kernel headroom allows movable",
+	[MHP_REASON_HEADROOM_SHORT_GLOBAL] = "kernel headroom short",
+	[MHP_REASON_HEADROOM_SHORT_NODE] = "kernel headroom short on the node",
+	[MHP_REASON_HEADROOM_LOW] = "kernel headroom low on node",
+	[MHP_REASON_HEADROOM_BACK] = "kernel headroom back on node",
+	[MHP_REASON_NO_ROOM_TO_MIGRATE] = "its used pages fit in no other movable memory",
+	[MHP_REASON_HAS_UNMOVABLE] = "it holds unmovable pages",
+	[MHP_REASON_HEADROOM_WOULD_DROP] = "the headroom without it would be too low",
 };
 
 const char *mhp_policy_reason_str(enum mhp_policy_reason reason)

@@ -64,6 +64,15 @@ enum mhp_policy_reason {
 	MHP_REASON_GROUPS_NEED_NODE,	/* same, on the block's node */
 	MHP_REASON_RATIO_GLOBAL,	/* KERNEL: MOVABLE would exceed ratio */
 	MHP_REASON_RATIO_NODE,		/* same, on the block's node */
+	/* zone_policy=adaptive (mhp_adapt_policy.c): */
+	MHP_REASON_HEADROOM_FITS,	/* MOVABLE: kernel headroom suffices */
+	MHP_REASON_HEADROOM_SHORT_GLOBAL, /* KERNEL: kernel headroom short */
+	MHP_REASON_HEADROOM_SHORT_NODE,	/* same, on the block's node */
+	MHP_REASON_HEADROOM_LOW,	/* conversion to KERNEL: headroom low */
+	MHP_REASON_HEADROOM_BACK,	/* conversion to MOVABLE: headroom back */
+	MHP_REASON_NO_ROOM_TO_MIGRATE,	/* refused: used pages fit nowhere */
+	MHP_REASON_HAS_UNMOVABLE,	/* refused: block holds unmovable pages */
+	MHP_REASON_HEADROOM_WOULD_DROP,	/* refused: headroom too low without it */
 	MHP_REASON_NR,
 };
 
