@@ -7,14 +7,22 @@
  *                    this block (the onlining really happens now).
  * (callback)         mhp_callback.c hands chunks over or keeps them.
  * MEM_ONLINE         kept chunks are freed (head placement), the decision
- *                    goes to the log, the block record is updated, cur is
- *                    idle again and module unload may go on.
- * MEM_CANCEL_ONLINE  cur is idle again; nothing was handed over yet.
+ *                    goes to the log, the block record is updated (zone,
+ *                    and who chose it), cur is idle again.
+ * MEM_CANCEL_ONLINE  cur is idle again; the kernel cancels only when
+ *                    MEM_GOING_ONLINE failed, before the callback ran.
  * MEM_OFFLINE        the block record says offline.
  *
  * All of it runs under mem_hotplug_lock (one onlining at a time), in the
- * thread doing the onlining. Block records are allocated here (may sleep)
- * and only freed at unload; readers (debugfs) take rec_lock.
+ * thread doing the onlining. Chunks kept for head placement are only
+ * released by MEM_ONLINE of the same range. If that never reaches us (a
+ * notifier before ours stops the chain, or we were registered in the
+ * middle of an onlining), the chunks are freed at the next MEM_GOING_ONLINE
+ * or at module exit, counted and said once in the kernel log, so no page
+ * stays kept and nothing ever waits for a MEM_ONLINE.
+ *
+ * Block records are allocated here (may sleep) and only freed at unload;
+ * readers (debugfs, the adaptive watcher) take rec_lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,30 +35,24 @@ static void mhp_going_online(const struct memory_notify *arg)
 {
 	struct mhp_onlining *cur = &mhp.cur;
 
+	if (cur->kept_end != cur->kept_start)
+		mhp_head_release_late(cur, "MEM_ONLINE of the last onlining never came");
 	rcu_read_lock();
 	cur->placement = rcu_dereference(mhp.config)->placement;
 	rcu_read_unlock();
 	cur->start_pfn = arg->start_pfn;
 	cur->nr_pages = arg->nr_pages;
-	cur->kept_start = 0;
-	cur->kept_end = 0;
 	cur->pages_buddy = 0;
 	cur->saw_callback = false;
+	cur->conversion = current == READ_ONCE(mhp.adapt.task);
 	cur->has_decision = mhp_stash_take(arg->start_pfn, &cur->dec);
 	/*
 	 * Time onlining from the zone choice: that is before the memmap of
 	 * the block is initialised, the larger part of the work.
 	 */
 	cur->t_start = cur->has_decision ? cur->dec.t_ns : ktime_get_ns();
-	/* Paired with the wait in mhp_account_wait_idle(). */
-	smp_store_release(&cur->active, true);
-}
-
-static void mhp_idle(void)
-{
-	/* Everything done for this onlining is visible to the waiter. */
-	smp_store_release(&mhp.cur.active, false);
-	wake_up_all(&mhp.idle_wq);
+	/* Paired with the READ_ONCE in the callback (same thread). */
+	WRITE_ONCE(cur->active, true);
 }
 
 static struct mhp_block_rec *mhp_block_rec_get(unsigned long block)
@@ -72,6 +74,25 @@ static struct mhp_block_rec *mhp_block_rec_get(unsigned long block)
 	return rec;
 }
 
+struct mhp_block_rec *mhp_block_rec_find(unsigned long block)
+{
+	return xa_load(&mhp.blocks, block);
+}
+
+/* Who chose the zone of the onlining that just completed. */
+static enum mhp_block_owner mhp_online_owner(const struct mhp_onlining *cur)
+{
+	if (cur->conversion)
+		return MHP_OWNER_ADAPTIVE;
+	if (!cur->has_decision)
+		return MHP_OWNER_KERNEL;
+	if (cur->dec.decided)
+		return cur->dec.mode == MHP_ZONE_POLICY_ADAPTIVE ?
+		       MHP_OWNER_ADAPTIVE : MHP_OWNER_RATIO;
+	return cur->dec.online_type == MMOP_ONLINE ? MHP_OWNER_KERNEL :
+						      MHP_OWNER_EXPLICIT;
+}
+
 static void mhp_online_done(void)
 {
 	struct mhp_onlining *cur = &mhp.cur;
@@ -83,7 +104,8 @@ static void mhp_online_done(void)
 	if (cur->kept_end != cur->kept_start)
 		mhp_head_release(cur);
 	us = div_u64(ktime_get_ns() - cur->t_start, NSEC_PER_USEC);
-	if (cur->has_decision)
+	/* The watcher logs a conversion itself, with its reason. */
+	if (cur->has_decision && !cur->conversion)
 		mhp_log_commit(&cur->dec);
 	atomic_long_inc(&mhp.nr_onlined);
 
@@ -93,9 +115,13 @@ static void mhp_online_done(void)
 		return;
 	}
 	spin_lock(&mhp.rec_lock);
+	rec->start_pfn = cur->start_pfn;
+	rec->nr_pages = cur->nr_pages;
 	rec->nid = page_to_nid(page);
 	rec->zone = page_zone(page)->name;
+	rec->movable = page_zonenum(page) == ZONE_MOVABLE;
 	rec->online = true;
+	rec->owner = mhp_online_owner(cur);
 	rec->placement = cur->saw_callback ? cur->placement : MHP_PLACE_OTHER;
 	rec->pages_buddy = cur->saw_callback ? cur->pages_buddy : 0;
 	rec->online_us = us;
@@ -121,18 +147,23 @@ int mhp_memory_notify(struct notifier_block *nb, unsigned long action,
 		      void *data)
 {
 	const struct memory_notify *arg = data;
+	struct mhp_onlining *cur = &mhp.cur;
 
 	switch (action) {
 	case MEM_GOING_ONLINE:
 		mhp_going_online(arg);
 		break;
 	case MEM_ONLINE:
-		if (mhp.cur.active && mhp.cur.start_pfn == arg->start_pfn)
+		if (cur->active && cur->start_pfn == arg->start_pfn)
 			mhp_online_done();
-		mhp_idle();
+		else if (cur->kept_end != cur->kept_start)
+			mhp_head_release_late(cur, "MEM_ONLINE came for another range");
+		WRITE_ONCE(cur->active, false);
 		break;
 	case MEM_CANCEL_ONLINE:
-		mhp_idle();
+		if (cur->kept_end != cur->kept_start)
+			mhp_head_release_late(cur, "the onlining was cancelled");
+		WRITE_ONCE(cur->active, false);
 		break;
 	case MEM_OFFLINE:
 		mhp_offline_done(arg);
@@ -142,13 +173,18 @@ int mhp_memory_notify(struct notifier_block *nb, unsigned long action,
 }
 
 /*
- * Wait until no onlining is between MEM_GOING_ONLINE and MEM_ONLINE: our
- * callback may have kept chunks that only our MEM_ONLINE releases.
+ * Module exit, after the callback is given back (no onlining uses it any
+ * more: giving it back waits for one in progress) and the memory notifier
+ * is unregistered (no notifier call runs any more): whatever is still kept
+ * lost its MEM_ONLINE.
  */
-void mhp_account_wait_idle(void)
+void mhp_account_exit(void)
 {
-	/* Pairs with smp_store_release() in mhp_idle(). */
-	wait_event(mhp.idle_wq, !smp_load_acquire(&mhp.cur.active));
+	struct mhp_onlining *cur = &mhp.cur;
+
+	if (cur->kept_end != cur->kept_start)
+		mhp_head_release_late(cur, "MEM_ONLINE never came before unload");
+	cur->active = false;
 }
 
 void mhp_account_free(void)

@@ -22,9 +22,8 @@
  * Kept chunks must be one contiguous run (cur.kept_start..kept_end); a
  * chunk that does not extend it goes to the tail instead. A callback call
  * outside an onlining we saw start (MEM_GOING_ONLINE) also goes to the
- * tail: we could not promise to release it. Neither should happen (see
- * below, and the memory notifier is registered before the callback);
- * both are guards, counted as pages_untracked.
+ * tail: we could not promise to release it. Both are guards, counted as
+ * pages_untracked; see mhp_account.c for chunks whose MEM_ONLINE is lost.
  *
  * set_online_page_callback() and restore_online_page_callback() take
  * mem_hotplug_lock for reading, and online_pages() runs under it for
@@ -32,12 +31,22 @@
  * giving it back (unload, stepping aside) waits until an onlining that
  * kept chunks has released them at MEM_ONLINE.
  *
- * Coexistence: only one online_page callback exists. Drivers that need it
- * (virtio_mem, hv_balloon, xen balloon) fail if it is taken, so a module
- * notifier gives it up on MODULE_STATE_COMING of such a driver, before
- * its init runs, and takes it back on MODULE_STATE_GOING of that driver
- * (after its exit gave it back). If someone holds it when we load, we load
- * anyway, say so, and try again when a known holder goes away.
+ * Coexistence: only one online_page callback exists, and virtio_mem and
+ * hv_balloon take it when a device probes, which can be long after the
+ * driver loaded (a virtio-mem device hot-plugged later, a driver bound
+ * again). If we held it then, the probe would fail. So the callback is
+ * held only while neither driver is loaded at all:
+ *  - at init the module notifier is registered first, then the loaded
+ *    modules are looked up (their /sys/module/NAME kobjects exist from
+ *    before their init runs until after they are gone), so no load event
+ *    falls between the two;
+ *  - on MODULE_STATE_COMING of such a driver, before its init runs, the
+ *    callback is given back; on MODULE_STATE_GOING (after its exit gave
+ *    it back) it is taken again once no such driver is left.
+ * The Xen balloon is built in where it exists (CONFIG_XEN_BALLOON is a
+ * bool): on Xen it holds the callback from boot and we find it busy.
+ * If someone else holds the callback when we try, we load anyway, say so,
+ * and try again when a known driver goes away.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -46,19 +55,19 @@
 
 #include "mhp_online.h"
 
-/* Modules known to install their own online_page callback. */
+/* Modules that install their own online_page callback (bit i in cb_drivers). */
 static const char * const mhp_cb_drivers[] = {
-	"virtio_mem", "hv_balloon", "xen_balloon",
+	"virtio_mem", "hv_balloon",
 };
 
-static bool mhp_needs_callback(const char *name)
+static int mhp_cb_driver_index(const char *name)
 {
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(mhp_cb_drivers); i++)
 		if (!strcmp(name, mhp_cb_drivers[i]))
-			return true;
-	return false;
+			return i;
+	return -1;
 }
 
 /*
@@ -137,21 +146,77 @@ void mhp_head_release(struct mhp_onlining *cur)
 	cur->kept_end = 0;
 }
 
+/* Kept chunks whose MEM_ONLINE did not come: free them all the same. */
+void mhp_head_release_late(struct mhp_onlining *cur, const char *why)
+{
+	atomic_long_add(cur->kept_end - cur->kept_start,
+			&mhp.pages_released_late);
+	pr_warn_once("head placement: %s; %lu kept pages freed without it\n",
+		     why, cur->kept_end - cur->kept_start);
+	mhp_head_release(cur);
+}
+
 /* Install our callback if the slot is free; caller holds cb_lock. */
 static void mhp_callback_try(void)
 {
 	if (set_online_page_callback(mhp_online_page)) {
+		if (mhp.cb_state != MHP_CB_BUSY)
+			pr_warn("online_page callback is held by another driver: placement is off, accounting and the zone policy work\n");
 		mhp.cb_state = MHP_CB_BUSY;
-		pr_warn("online_page callback is held by another driver (virtio_mem, hv_balloon or xen balloon?): placement is off, accounting and the zone policy work\n");
 		return;
 	}
+	if (mhp.cb_state == MHP_CB_ASIDE)
+		pr_info("no driver that needs the online_page callback is loaded any more: taken back\n");
 	mhp.cb_state = MHP_CB_HELD;
 }
 
-void mhp_callback_take(void)
+/*
+ * Hold the callback exactly when no driver that may need it is loaded;
+ * caller holds cb_lock.
+ */
+static void mhp_callback_sync(void)
 {
+	int first = find_first_bit(&mhp.cb_drivers, ARRAY_SIZE(mhp_cb_drivers));
+
+	if (first >= ARRAY_SIZE(mhp_cb_drivers)) {
+		mhp.cb_aside_for[0] = '\0';
+		if (mhp.cb_state != MHP_CB_HELD)
+			mhp_callback_try();
+		return;
+	}
+	if (mhp.cb_state == MHP_CB_HELD)
+		restore_online_page_callback(mhp_online_page);
+	if (mhp.cb_state != MHP_CB_ASIDE)
+		pr_info("%s is loaded: online_page callback left to it, placement is off until it goes\n",
+			mhp_cb_drivers[first]);
+	mhp.cb_state = MHP_CB_ASIDE;
+	strscpy(mhp.cb_aside_for, mhp_cb_drivers[first],
+		sizeof(mhp.cb_aside_for));
+}
+
+/* Is module name loaded (or loading, or going)? */
+static bool mhp_module_present(const char *name)
+{
+	struct kobject *kobj;
+
+	/* Our own kobject lives in the kset of all modules, /sys/module. */
+	kobj = kset_find_obj(THIS_MODULE->mkobj.kobj.kset, name);
+	if (!kobj)
+		return false;
+	kobject_put(kobj);
+	return true;
+}
+
+/* Module init, after the module notifier is registered. */
+void mhp_callback_init(void)
+{
+	unsigned int i;
+
 	mutex_lock(&mhp.cb_lock);
-	mhp_callback_try();
+	for (i = 0; i < ARRAY_SIZE(mhp_cb_drivers); i++)
+		if (mhp_module_present(mhp_cb_drivers[i]))
+			__set_bit(i, &mhp.cb_drivers);
+	mhp_callback_sync();
 	mutex_unlock(&mhp.cb_lock);
 }
 
@@ -164,43 +229,24 @@ void mhp_callback_give_back(void)
 	mutex_unlock(&mhp.cb_lock);
 }
 
-/* Before the driver's init runs: it will ask for the callback there. */
-static void mhp_step_aside(const char *name)
-{
-	if (mhp.cb_state != MHP_CB_HELD)
-		return;
-	restore_online_page_callback(mhp_online_page);
-	mhp.cb_state = MHP_CB_ASIDE;
-	strscpy(mhp.cb_aside_for, name, sizeof(mhp.cb_aside_for));
-	pr_info("%s is loading: online_page callback handed over, placement is off until it goes\n",
-		name);
-}
-
-static void mhp_take_back(const char *name)
-{
-	if (mhp.cb_state == MHP_CB_ASIDE && strcmp(name, mhp.cb_aside_for))
-		return;
-	if (mhp.cb_state != MHP_CB_ASIDE && mhp.cb_state != MHP_CB_BUSY)
-		return;
-	mhp.cb_aside_for[0] = '\0';
-	mhp_callback_try();
-	if (mhp.cb_state == MHP_CB_HELD)
-		pr_info("%s is gone: online_page callback taken back\n", name);
-}
-
 int mhp_module_notify(struct notifier_block *nb, unsigned long action,
 		      void *data)
 {
 	struct module *mod = data;
+	int i = mhp_cb_driver_index(mod->name);
 
-	if (!mhp_needs_callback(mod->name))
+	if (i < 0 || (action != MODULE_STATE_COMING &&
+		      action != MODULE_STATE_GOING))
 		return NOTIFY_DONE;
 
 	mutex_lock(&mhp.cb_lock);
 	if (action == MODULE_STATE_COMING)
-		mhp_step_aside(mod->name);
-	else if (action == MODULE_STATE_GOING)
-		mhp_take_back(mod->name);
+		__set_bit(i, &mhp.cb_drivers);
+	else
+		__clear_bit(i, &mhp.cb_drivers);
+	/* NONE: before mhp_callback_init() or after give_back: not ours now. */
+	if (mhp.cb_state != MHP_CB_NONE)
+		mhp_callback_sync();
 	mutex_unlock(&mhp.cb_lock);
 	return NOTIFY_DONE;
 }

@@ -8,15 +8,19 @@
  *
  * blocks     one line per memory block seen onlined since load:
  *            block start_pfn node zone state placement pages_buddy
- *            online_us onlines offlines
+ *            online_us onlines offlines owner to_kernel to_movable
  *            (online_us: last onlining, from the zone choice in
- *            zone_for_pfn_range() to MEM_ONLINE, so memmap init included)
- * decisions  the last MHP_LOG_NR zone decisions of real onlinings, oldest
- *            first:
+ *            zone_for_pfn_range() to MEM_ONLINE, so memmap init included;
+ *            owner: who chose the zone; to_kernel/to_movable: conversions
+ *            by the adaptive policy)
+ * decisions  the last MHP_LOG_NR zone decisions of real onlinings and of
+ *            the adaptive policy's conversions, oldest first:
  *            seq block start_pfn group group_id node asked zone scope
  *            movable kernel limit need reason...
- *            (sizes in pages; zone "-" and scope "-" when not decided)
- * summary    "key: value" lines: state of the callback, config, counters.
+ *            (sizes in pages; zone "-" and scope "-" when not decided;
+ *            asked "convert" for a conversion)
+ * summary    "key: value" lines: state of the callback and the probe,
+ *            config, counters.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,14 +34,16 @@ static int mhp_blocks_show(struct seq_file *m, void *v)
 	struct mhp_block_rec *rec;
 	unsigned long block;
 
-	seq_puts(m, "# block start_pfn node zone state placement pages_buddy online_us onlines offlines\n");
+	seq_puts(m, "# block start_pfn node zone state placement pages_buddy online_us onlines offlines owner to_kernel to_movable\n");
 	spin_lock(&mhp.rec_lock);
 	xa_for_each(&mhp.blocks, block, rec)
-		seq_printf(m, "%lu %#lx %d %s %s %s %lu %llu %u %u\n",
+		seq_printf(m, "%lu %#lx %d %s %s %s %lu %llu %u %u %s %u %u\n",
 			   rec->block, rec->block * mhp.block_pages, rec->nid,
 			   rec->zone, rec->online ? "online" : "offline",
 			   mhp_placement_str(rec->placement), rec->pages_buddy,
-			   rec->online_us, rec->onlines, rec->offlines);
+			   rec->online_us, rec->onlines, rec->offlines,
+			   mhp_block_owner_str(rec->owner), rec->to_kernel,
+			   rec->to_movable);
 	spin_unlock(&mhp.rec_lock);
 	return 0;
 }
@@ -55,25 +61,61 @@ static const char *mhp_group_str(enum mhp_group_kind kind)
 	}
 }
 
+/* The adaptive policy's reasons that name the node. */
+static bool mhp_reason_names_node(enum mhp_policy_reason reason)
+{
+	return reason == MHP_REASON_HEADROOM_LOW ||
+	       reason == MHP_REASON_HEADROOM_BACK;
+}
+
+/* A conversion the policy wanted but refused for every candidate. */
+static bool mhp_reason_is_refusal(enum mhp_policy_reason reason)
+{
+	return reason == MHP_REASON_NO_ROOM_TO_MIGRATE ||
+	       reason == MHP_REASON_HAS_UNMOVABLE ||
+	       reason == MHP_REASON_HEADROOM_WOULD_DROP;
+}
+
+static void mhp_decision_reason(struct seq_file *m,
+				const struct mhp_decision_rec *r)
+{
+	const char *reason = mhp_policy_reason_str(r->d.reason);
+
+	if (!r->decided) {
+		seq_puts(m, r->mode == MHP_ZONE_POLICY_OFF ?
+			 "zone policy off: the kernel chose" :
+			 "explicit online type: left as asked");
+		return;
+	}
+	if (r->conversion && mhp_reason_is_refusal(r->d.reason)) {
+		seq_printf(m, "no block converted, the best candidate refused: %s",
+			   reason);
+		return;
+	}
+	if (r->err)
+		seq_printf(m, "conversion failed (%d): ", r->err);
+	seq_puts(m, reason);
+	if (mhp_reason_names_node(r->d.reason))
+		seq_printf(m, " %d", r->nid);
+}
+
 static void mhp_decision_show(struct seq_file *m,
 			      const struct mhp_decision_rec *r)
 {
-	const char *zone = "-", *scope = "-", *reason;
+	const char *zone = "-", *scope = "-";
 
 	if (r->decided) {
 		zone = r->d.zone == MHP_ZONE_MOVABLE ? "Movable" : "Kernel";
 		scope = r->d.node_scope ? "node" : "global";
-		reason = mhp_policy_reason_str(r->d.reason);
-	} else if (r->policy_off) {
-		reason = "zone policy off: the kernel chose";
-	} else {
-		reason = "explicit online type: left as asked";
 	}
-	seq_printf(m, "%llu %lu %#lx %s %08x %d %s %s %s %lu %lu %lu %lu %s\n",
+	seq_printf(m, "%llu %lu %#lx %s %08x %d %s %s %s %lu %lu %lu %lu ",
 		   r->seq, r->start_pfn / mhp.block_pages, r->start_pfn,
 		   mhp_group_str(r->group_kind), r->group_id, r->nid,
+		   r->conversion ? "convert" :
 		   mhp_online_type_str(r->online_type), zone, scope,
-		   r->d.movable, r->d.kernel, r->d.limit, r->d.need, reason);
+		   r->d.movable, r->d.kernel, r->d.limit, r->d.need);
+	mhp_decision_reason(m, r);
+	seq_putc(m, '\n');
 }
 
 static int mhp_decisions_show(struct seq_file *m, void *v)
@@ -90,8 +132,15 @@ static int mhp_decisions_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(mhp_decisions);
 
+static void mhp_summary_counter(struct seq_file *m, const char *key,
+				atomic_long_t *v)
+{
+	seq_printf(m, "%s: %ld\n", key, atomic_long_read(v));
+}
+
 static int mhp_summary_show(struct seq_file *m, void *v)
 {
+	enum mhp_probe_state probe = mhp_zone_probe_check();
 	const struct mhp_config *c;
 
 	mutex_lock(&mhp.cb_lock);
@@ -108,25 +157,38 @@ static int mhp_summary_show(struct seq_file *m, void *v)
 	seq_printf(m, "numa_aware: %d\n", c->policy.numa_aware);
 	seq_printf(m, "kernel_reserve_pages: %lu\n", c->policy.kernel_reserve);
 	seq_printf(m, "granule_pages: %lu\n", c->policy.granule);
+	seq_printf(m, "kernel_headroom_pages: %lu\n", c->adapt.headroom);
+	seq_printf(m, "adaptive_calm_ms: %u\n", c->adapt.calm_ms);
+	seq_printf(m, "adaptive_gap_ms: %u\n", c->adapt.gap_ms);
 	rcu_read_unlock();
 
+	seq_printf(m, "zone_probe: %s\n", mhp_probe_state_str(probe));
+	seq_printf(m, "zone_probe_error: %d\n", mhp.probe_err);
 	seq_printf(m, "block_pages: %lu\n", mhp.block_pages);
 	seq_printf(m, "other_groups_counted: %s\n",
-		   mhp.walk_groups ? "yes" : mhp.walk_groups_why);
-	seq_printf(m, "blocks_onlined: %ld\n", atomic_long_read(&mhp.nr_onlined));
-	seq_printf(m, "blocks_offlined: %ld\n", atomic_long_read(&mhp.nr_offlined));
-	seq_printf(m, "pages_tail: %ld\n", atomic_long_read(&mhp.pages_tail));
-	seq_printf(m, "pages_head: %ld\n", atomic_long_read(&mhp.pages_head));
-	seq_printf(m, "pages_untracked: %ld\n",
-		   atomic_long_read(&mhp.pages_untracked));
-	seq_printf(m, "probe_hits: %ld\n", atomic_long_read(&mhp.probe_hits));
-	seq_printf(m, "probe_rewrites: %ld\n",
-		   atomic_long_read(&mhp.probe_rewrites));
-	seq_printf(m, "probe_sysfs_reads: %ld\n",
-		   atomic_long_read(&mhp.probe_sysfs_reads));
+		   mhp_kfuncs_can_walk_groups() ? "yes" :
+		   "no: walk_dynamic_memory_groups not found");
+	seq_printf(m, "adaptive_converts: %s\n",
+		   mhp_kfuncs_can_convert() ? "yes" : mhp_kfuncs_missing());
+	seq_printf(m, "adaptive_kswapd_probe: %s\n",
+		   mhp.adapt.kswapd_probed ? "yes" : "no");
+	mhp_summary_counter(m, "blocks_onlined", &mhp.nr_onlined);
+	mhp_summary_counter(m, "blocks_offlined", &mhp.nr_offlined);
+	mhp_summary_counter(m, "pages_tail", &mhp.pages_tail);
+	mhp_summary_counter(m, "pages_head", &mhp.pages_head);
+	mhp_summary_counter(m, "pages_untracked", &mhp.pages_untracked);
+	mhp_summary_counter(m, "pages_released_late", &mhp.pages_released_late);
+	mhp_summary_counter(m, "probe_hits", &mhp.probe_hits);
+	mhp_summary_counter(m, "probe_rewrites", &mhp.probe_rewrites);
+	mhp_summary_counter(m, "probe_sysfs_reads", &mhp.probe_sysfs_reads);
 	seq_printf(m, "decisions_logged: %llu\n", READ_ONCE(mhp.log_seq));
-	seq_printf(m, "record_alloc_failed: %ld\n",
-		   atomic_long_read(&mhp.rec_alloc_failed));
+	mhp_summary_counter(m, "record_alloc_failed", &mhp.rec_alloc_failed);
+	mhp_summary_counter(m, "adaptive_to_kernel", &mhp.adapt.to_kernel);
+	mhp_summary_counter(m, "adaptive_to_movable", &mhp.adapt.to_movable);
+	mhp_summary_counter(m, "adaptive_failed", &mhp.adapt.failed);
+	mhp_summary_counter(m, "adaptive_stranded", &mhp.adapt.stranded);
+	mhp_summary_counter(m, "adaptive_looks", &mhp.adapt.looks);
+	mhp_summary_counter(m, "adaptive_kicks", &mhp.adapt.kicks);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mhp_summary);

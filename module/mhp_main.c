@@ -3,20 +3,26 @@
  * mhp_online: module entry, parameters, and the one state object.
  *
  * Load order (mhp_init) and its undo in reverse (mhp_exit, error ladder):
- *   1. debugfs files          (read-only views; never fatal)
- *   2. memory notifier        (accounting, head release, decision commit)
- *   3. module notifier        (step aside for virtio_mem & co.)
- *   4. online_page callback   (placement; not fatal if someone holds it)
- *   5. kprobe on zone_for_pfn_range (zone policy)
+ *   1. kernel functions      (look-ups only, mhp_kfuncs.c)
+ *   2. debugfs files          (read-only views; never fatal)
+ *   3. memory notifier        (accounting, head release, decision commit)
+ *   4. module notifier        (step aside for virtio_mem & co.)
+ *   5. online_page callback   (placement; not fatal if someone holds it)
+ *   6. kprobe on zone_for_pfn_range (zone policy; not fatal if missing)
+ *   7. adaptive watcher       (thread + kprobe on wakeup_kswapd)
  * The memory notifier goes in before the callback and out after it, so
  * every onlining our callback takes part in is seen from MEM_GOING_ONLINE
- * to MEM_ONLINE, and unload can wait for it to finish (no page is left
- * kept back from the buddy, no code of ours runs after unload).
+ * to MEM_ONLINE. Giving the callback back waits for an onlining that uses
+ * it; after the memory notifier is gone, chunks still kept (their
+ * MEM_ONLINE never came) are freed: unload never waits for an event.
  *
  * Parameters: every write goes through mhp_config_change(): copy the
- * current config into the spare slot, apply the one new value, validate
- * the whole copy, and only then publish it (RCU). A refused value leaves
- * the old config in force and says why in the kernel log.
+ * current config into the spare slot, fit it to the memory block size,
+ * apply the one new value, validate the whole copy, and only then publish
+ * it (RCU). A refused value leaves the old config in force and says why in
+ * the kernel log. Parameters given to insmod are parsed before mhp_init()
+ * runs, so the fitting cannot wait for init: with 2 GiB memory blocks the
+ * default 1 GiB granule would make every value look invalid.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -26,6 +32,9 @@
 #include <linux/string.h>
 
 #include "mhp_online.h"
+
+/* kernel_headroom_mb default: room for slab, page tables and memmaps. */
+#define MHP_HEADROOM_MB_DEFAULT	64UL
 
 struct mhp_state mhp = {
 	.configs[0] = {
@@ -37,56 +46,46 @@ struct mhp_state mhp = {
 			.kernel_reserve = 0,
 			.granule = 1024UL << (20 - PAGE_SHIFT),
 		},
+		.adapt = {
+			.headroom = MHP_HEADROOM_MB_DEFAULT << (20 - PAGE_SHIFT),
+			.calm_ms = 10 * MSEC_PER_SEC,
+			.gap_ms = 100,
+		},
 		.kernel_reserve_mb = 0,
 		.granule_mb = 1024,
+		.kernel_headroom_mb = MHP_HEADROOM_MB_DEFAULT,
+		.granule_auto = true,
 	},
 	.config = (struct mhp_config __rcu *)&mhp.configs[0],
 	.config_lock = __MUTEX_INITIALIZER(mhp.config_lock),
 	.cb_lock = __MUTEX_INITIALIZER(mhp.cb_lock),
 	.cb_state = MHP_CB_NONE,
-	.idle_wq = __WAIT_QUEUE_HEAD_INITIALIZER(mhp.idle_wq),
+	.adapt.wq = __WAIT_QUEUE_HEAD_INITIALIZER(mhp.adapt.wq),
 	.stash_lock = __SPIN_LOCK_UNLOCKED(mhp.stash_lock),
 	.log_lock = __SPIN_LOCK_UNLOCKED(mhp.log_lock),
 	.rec_lock = __SPIN_LOCK_UNLOCKED(mhp.rec_lock),
 	.blocks = XARRAY_INIT(mhp.blocks, 0),
 };
 
-static const char * const mhp_placement_names[] = {
-	[MHP_PLACE_TAIL] = "tail",
-	[MHP_PLACE_HEAD] = "head",
-	[MHP_PLACE_OTHER] = "other",
-};
-
-static const char * const mhp_zone_mode_names[] = {
-	[MHP_ZONE_POLICY_OFF] = "off",
-	[MHP_ZONE_POLICY_RATIO] = "ratio",
-};
-
-static const char * const mhp_cb_state_names[] = {
-	[MHP_CB_NONE] = "none",
-	[MHP_CB_HELD] = "held",
-	[MHP_CB_BUSY] = "busy",
-	[MHP_CB_ASIDE] = "aside",
-};
-
-const char *mhp_placement_str(enum mhp_placement p)
-{
-	return p < ARRAY_SIZE(mhp_placement_names) ? mhp_placement_names[p] : "?";
-}
-
-const char *mhp_zone_mode_str(enum mhp_zone_mode m)
-{
-	return m < ARRAY_SIZE(mhp_zone_mode_names) ? mhp_zone_mode_names[m] : "?";
-}
-
-const char *mhp_cb_state_str(enum mhp_cb_state s)
-{
-	return s < ARRAY_SIZE(mhp_cb_state_names) ? mhp_cb_state_names[s] : "?";
-}
-
 static unsigned long mhp_block_pages_now(void)
 {
 	return memory_block_size_bytes() >> PAGE_SHIFT;
+}
+
+/*
+ * What follows from the memory block size: the default granule grows to
+ * one block where blocks are larger than 1 GiB, and the adaptive policy's
+ * sizes of one block and of its memmap.
+ */
+static void mhp_config_fit(struct mhp_config *c, unsigned long block_pages)
+{
+	c->adapt.block_pages = block_pages;
+	c->adapt.memmap_pages = DIV_ROUND_UP(block_pages * sizeof(struct page),
+					     PAGE_SIZE);
+	if (c->granule_auto && c->policy.granule < block_pages) {
+		c->policy.granule = block_pages;
+		c->granule_mb = block_pages >> (20 - PAGE_SHIFT);
+	}
 }
 
 /* Applies one parameter value to a config copy; false + *why if it cannot. */
@@ -113,8 +112,10 @@ static int mhp_config_change(const struct kernel_param *kp, const char *val,
 					lockdep_is_held(&mhp.config_lock));
 	new = old == &mhp.configs[0] ? &mhp.configs[1] : &mhp.configs[0];
 	*new = *old;
+	mhp_config_fit(new, mhp_block_pages_now());
 	if (!apply(new, val, &why) ||
-	    !mhp_policy_params_valid(&new->policy, mhp_block_pages_now(), &why)) {
+	    !mhp_policy_params_valid(&new->policy, mhp_block_pages_now(), &why) ||
+	    !mhp_adapt_params_valid(&new->adapt, &why)) {
 		strscpy(shown, val, sizeof(shown));
 		pr_err("%s=%s refused: %s; the old value stays\n",
 		       kp->name, strim(shown), why ? why : "invalid value");
@@ -123,6 +124,7 @@ static int mhp_config_change(const struct kernel_param *kp, const char *val,
 	}
 	rcu_assign_pointer(mhp.config, new);
 	synchronize_rcu();
+	mhp_adapt_wake();
 out:
 	mutex_unlock(&mhp.config_lock);
 	return ret;
@@ -145,10 +147,12 @@ static bool mhp_apply_zone_policy(struct mhp_config *c, const char *val,
 {
 	if (sysfs_streq(val, "ratio"))
 		c->zone_policy = MHP_ZONE_POLICY_RATIO;
+	else if (sysfs_streq(val, "adaptive"))
+		c->zone_policy = MHP_ZONE_POLICY_ADAPTIVE;
 	else if (sysfs_streq(val, "off"))
 		c->zone_policy = MHP_ZONE_POLICY_OFF;
 	else
-		*why = "zone_policy must be ratio or off";
+		*why = "zone_policy must be ratio, adaptive or off";
 	return !*why;
 }
 
@@ -213,6 +217,52 @@ static bool mhp_apply_granule(struct mhp_config *c, const char *val,
 	}
 	c->granule_mb = mb;
 	c->policy.granule = pages;	/* block multiple checked by the policy */
+	c->granule_auto = false;
+	return true;
+}
+
+static bool mhp_apply_headroom(struct mhp_config *c, const char *val,
+			       const char **why)
+{
+	unsigned long mb, pages;
+
+	if (!mhp_mb_to_pages(val, &mb, &pages)) {
+		*why = "kernel_headroom_mb must be a number of MiB";
+		return false;
+	}
+	c->kernel_headroom_mb = mb;
+	c->adapt.headroom = pages;	/* range checked by the policy */
+	return true;
+}
+
+static bool mhp_apply_calm(struct mhp_config *c, const char *val,
+			   const char **why)
+{
+	unsigned int s;
+
+	if (kstrtouint(val, 0, &s) || s > 3600)
+		*why = "adaptive_calm_s must be 0..3600 (seconds)";
+	else
+		c->adapt.calm_ms = s * 1000;
+	return !*why;
+}
+
+static bool mhp_apply_gap(struct mhp_config *c, const char *val,
+			  const char **why)
+{
+	unsigned int ms;
+
+	if (kstrtouint(val, 0, &ms))
+		*why = "adaptive_gap_ms must be a number (milliseconds)";
+	else
+		c->adapt.gap_ms = ms;	/* range checked by the policy */
+	return !*why;
+}
+
+/* No value to apply: the config is only fitted to the block size. */
+static bool mhp_apply_nothing(struct mhp_config *c, const char *val,
+			      const char **why)
+{
 	return true;
 }
 
@@ -234,6 +284,12 @@ static int mhp_param_get(char *buf, const struct kernel_param *kp)
 		n = sysfs_emit(buf, "%c\n", c->policy.numa_aware ? 'Y' : 'N');
 	else if (!strcmp(kp->name, "kernel_reserve_mb"))
 		n = sysfs_emit(buf, "%lu\n", c->kernel_reserve_mb);
+	else if (!strcmp(kp->name, "kernel_headroom_mb"))
+		n = sysfs_emit(buf, "%lu\n", c->kernel_headroom_mb);
+	else if (!strcmp(kp->name, "adaptive_calm_s"))
+		n = sysfs_emit(buf, "%u\n", c->adapt.calm_ms / 1000);
+	else if (!strcmp(kp->name, "adaptive_gap_ms"))
+		n = sysfs_emit(buf, "%u\n", c->adapt.gap_ms);
 	else
 		n = sysfs_emit(buf, "%lu\n", c->granule_mb);
 	rcu_read_unlock();
@@ -258,7 +314,7 @@ MODULE_PARM_DESC(placement,
 
 MHP_PARAM(zone_policy, mhp_apply_zone_policy);
 MODULE_PARM_DESC(zone_policy,
-		 "zone choice for blocks onlined as plain \"online\": ratio (default: MOVABLE:KERNEL ratio policy) or off (the kernel's own choice); online_kernel/online_movable are never changed");
+		 "zone choice for blocks onlined as plain \"online\": ratio (default: MOVABLE:KERNEL ratio policy), adaptive (MOVABLE first, blocks converted to the kernel zone when kernel headroom runs low and back later) or off (the kernel's own choice); online_kernel/online_movable are never changed");
 
 MHP_PARAM(ratio, mhp_apply_ratio);
 MODULE_PARM_DESC(ratio,
@@ -274,26 +330,26 @@ MODULE_PARM_DESC(kernel_reserve_mb,
 
 MHP_PARAM(granule_mb, mhp_apply_granule);
 MODULE_PARM_DESC(granule_mb,
-		 "decide per aligned granule of this many MiB (default 1024, the gigantic page); a power-of-two multiple of the memory block size, at most 128 blocks; the block size gives the kernel's behaviour");
+		 "decide per aligned granule of this many MiB (default 1024, the gigantic page, or one block where blocks are larger); a power-of-two multiple of the memory block size, at most 128 blocks; the block size gives the kernel's behaviour");
 
-/*
- * The default granule (1 GiB) is smaller than the memory block on machines
- * with 2 GiB blocks: start with one block there, and say so.
- */
+MHP_PARAM(kernel_headroom_mb, mhp_apply_headroom);
+MODULE_PARM_DESC(kernel_headroom_mb,
+		 "zone_policy=adaptive: MiB of free kernel-zone memory above the high watermarks to keep per node (default 64); below it a MOVABLE block is converted to the kernel zone, at 1.5 times it for adaptive_calm_s one goes back");
+
+MHP_PARAM(adaptive_calm_s, mhp_apply_calm);
+MODULE_PARM_DESC(adaptive_calm_s,
+		 "zone_policy=adaptive: seconds the kernel headroom must stay at 1.5 times kernel_headroom_mb before a converted block goes back to ZONE_MOVABLE, 0..3600 (default 10)");
+
+MHP_PARAM(adaptive_gap_ms, mhp_apply_gap);
+MODULE_PARM_DESC(adaptive_gap_ms,
+		 "zone_policy=adaptive: least time between two conversions on a node, 10..600000 ms (default 100)");
+
+/* Parameters given to insmod were fitted already; the defaults are not. */
 static void mhp_config_fit_block(void)
 {
-	const struct mhp_config *c;
-	char val[24];
-	const char *why;
-	struct kernel_param kp = { .name = "granule_mb" };
+	struct kernel_param kp = { .name = "(block size)" };
 
-	c = rcu_dereference_protected(mhp.config, true);
-	if (mhp_policy_params_valid(&c->policy, mhp.block_pages, &why))
-		return;
-	snprintf(val, sizeof(val), "%lu", mhp.block_pages >> (20 - PAGE_SHIFT));
-	pr_info("granule_mb %lu does not fit the %lu MiB memory block: using %s\n",
-		c->granule_mb, mhp.block_pages >> (20 - PAGE_SHIFT), val);
-	mhp_config_change(&kp, val, mhp_apply_granule);
+	mhp_config_change(&kp, "", mhp_apply_nothing);
 }
 
 static void mhp_say_loaded(void)
@@ -302,10 +358,11 @@ static void mhp_say_loaded(void)
 
 	rcu_read_lock();
 	c = rcu_dereference(mhp.config);
-	pr_info("loaded: callback %s, placement %s, zone policy %s\n",
+	pr_info("loaded: callback %s, placement %s, zone policy %s (probe %s)\n",
 		mhp_cb_state_str(mhp.cb_state),
 		mhp_placement_str(c->placement),
-		mhp_zone_mode_str(c->zone_policy));
+		mhp_zone_mode_str(c->zone_policy),
+		mhp_probe_state_str(mhp.probe_state));
 	rcu_read_unlock();
 }
 
@@ -315,6 +372,7 @@ static int __init mhp_init(void)
 
 	mhp.block_pages = mhp_block_pages_now();
 	mhp_config_fit_block();
+	mhp_kfuncs_init();
 
 	mhp_debugfs_init();
 
@@ -332,21 +390,25 @@ static int __init mhp_init(void)
 		goto err_memory_nb;
 	}
 
-	mhp_callback_take();
+	mhp_callback_init();
+	mhp_zone_init();
 
-	ret = mhp_zone_init();
-	if (ret)
-		goto err_callback;
+	ret = mhp_adapt_init();
+	if (ret) {
+		pr_err("cannot start the adaptive watcher: %d\n", ret);
+		goto err_zone;
+	}
 
 	mhp_say_loaded();
 	return 0;
 
-err_callback:
+err_zone:
+	mhp_zone_exit();
 	mhp_callback_give_back();
 	unregister_module_notifier(&mhp.module_nb);
 err_memory_nb:
-	mhp_account_wait_idle();
 	unregister_memory_notifier(&mhp.memory_nb);
+	mhp_account_exit();
 err_debugfs:
 	mhp_debugfs_exit();
 	mhp_account_free();
@@ -355,16 +417,12 @@ err_debugfs:
 
 static void __exit mhp_exit(void)
 {
+	mhp_adapt_exit();
 	mhp_zone_exit();
 	mhp_callback_give_back();
 	unregister_module_notifier(&mhp.module_nb);
-	/*
-	 * The restore above already waited for a running onlining (it takes
-	 * mem_hotplug_lock); do not rely on that detail: chunks kept by our
-	 * callback are only released by our MEM_ONLINE.
-	 */
-	mhp_account_wait_idle();
 	unregister_memory_notifier(&mhp.memory_nb);
+	mhp_account_exit();
 	mhp_debugfs_exit();
 	mhp_account_free();
 	pr_info("unloaded\n");
@@ -374,5 +432,5 @@ module_init(mhp_init);
 module_exit(mhp_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("Memory hot-plug onlining: freelist placement, per-block accounting, MOVABLE:KERNEL zone policy");
+MODULE_DESCRIPTION("Memory hot-plug onlining: freelist placement, per-block accounting, MOVABLE:KERNEL and adaptive zone policies");
 MODULE_AUTHOR("mhp_online project");

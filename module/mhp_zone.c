@@ -3,13 +3,23 @@
  * mhp_online: zone choice glue between the kernel and mhp_policy.c.
  *
  * The kernel picks the zone of a block in zone_for_pfn_range(online_type,
- * nid, group, start_pfn, nr_pages). A kprobe pre-handler on it (x86-64
- * argument registers di, si, dx, cx, r8) decides for online_type
- * MMOP_ONLINE only, i.e. "online" from sysfs or auto-onlining, and
- * rewrites the argument to MMOP_ONLINE_MOVABLE or MMOP_ONLINE_KERNEL, so
- * the kernel then does exactly what an explicit request would do. An
+ * nid, group, start_pfn, nr_pages). A kprobe pre-handler on it decides for
+ * online_type MMOP_ONLINE only, i.e. "online" from sysfs or auto-onlining,
+ * and rewrites the argument to MMOP_ONLINE_MOVABLE or MMOP_ONLINE_KERNEL,
+ * so the kernel then does exactly what an explicit request would do. An
  * explicit online_kernel/online_movable is never touched; with
- * zone_policy=off nothing is decided at all.
+ * zone_policy=off nothing is decided at all. The arguments are read with
+ * regs_get_kernel_argument() and the first one is rewritten in its
+ * register; a static_assert ties both to the kernel's declaration of
+ * zone_for_pfn_range(), so a changed prototype fails the build.
+ *
+ * Without the probe (symbol absent, kprobes unavailable, another ftrace
+ * user modifying that function's IP) the module still loads: placement
+ * and accounting need no probe, and the summary says the zone policy is
+ * unavailable. With kprobes disabled globally
+ * (/sys/kernel/debug/kprobes/enabled = 0) the probe is registered but
+ * never runs: a canary probe on a function of ours, called on demand,
+ * tells that state apart (mhp_zone_probe_check()).
  *
  * The same function answers sysfs valid_zones, so the probe has no side
  * effect beyond a small stash (ring of MHP_STASH_NR decisions keyed by
@@ -24,28 +34,26 @@
  * mhp_zone_gather() is the ONE place where kernel numbers (zone counters,
  * memory group fields, online sections of the decision span) are read
  * into the plain struct mhp_policy_request, filled as the kernel's
- * auto_movable_can_online_movable() sees them. It runs in the pre-handler
- * (preemption off): only reads, bounded loops, no sleeping.
+ * auto_movable_can_online_movable() sees them; the adaptive policy's
+ * numbers come from mhp_adapt_gather_online(). Both run in the
+ * pre-handler (preemption off): only reads, bounded loops, no sleeping.
  *
  * Other dynamic memory groups (several virtio-mem devices) are counted
- * through the kernel's walk_dynamic_memory_groups(), which is not
- * exported: its address is found through a kprobe registration and
- * called through a static call. Not through a function pointer: with
- * indirect branch tracking (6.12 is built with X86_KERNEL_IBT) the kernel
- * seals the ENDBR of functions it never calls indirectly, and an indirect
- * call there faults; a static call is a direct call/jump. If the symbol
- * cannot be found, those groups are not counted, the kernel log and the
- * summary file say so.
+ * through the kernel's walk_dynamic_memory_groups() (mhp_kfuncs.c) when a
+ * block is really onlined, not for sysfs valid_zones reads: anyone may
+ * read that file, and the walk dereferences groups that
+ * memory_group_unregister() frees without RCU. A read costs a bounded
+ * amount of work: the zones of the online nodes and at most
+ * MHP_POLICY_GRANULE_MAX_BLOCKS sections of the decision span.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/hash.h>
 #include <linux/kallsyms.h>
 #include <linux/ktime.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
-#include <linux/static_call.h>
+#include <linux/random.h>
 
 #include "mhp_online.h"
 
@@ -87,9 +95,6 @@ static void mhp_scope_add_node(struct mhp_policy_scope *s, int nid)
 	}
 }
 
-/* Takes only the type of the kernel function: it is not exported. */
-DEFINE_STATIC_CALL_NULL(mhp_walk_groups, walk_dynamic_memory_groups);
-
 struct mhp_groups_acc {
 	unsigned int ratio;
 	struct mhp_policy_scope *scope;
@@ -111,8 +116,7 @@ static void mhp_scope_add_groups(struct mhp_policy_scope *s, int nid,
 {
 	struct mhp_groups_acc acc = { .ratio = ratio, .scope = s };
 
-	if (mhp.walk_groups)
-		static_call(mhp_walk_groups)(nid, mhp_group_account, self, &acc);
+	mhp_walk_dynamic_groups(nid, mhp_group_account, self, &acc);
 }
 
 /* Online pages per zone kind in the aligned span, the block itself left out. */
@@ -136,9 +140,11 @@ static void mhp_span_count(struct mhp_policy_request *r, unsigned long span)
 	}
 }
 
+/* walk_groups: count the other dynamic groups (not for sysfs reads). */
 static void mhp_zone_gather(const struct mhp_policy_params *p, int nid,
 			    struct memory_group *group, unsigned long start_pfn,
-			    unsigned long nr_pages, struct mhp_policy_request *r)
+			    unsigned long nr_pages, bool walk_groups,
+			    struct mhp_policy_request *r)
 {
 	unsigned long span;
 	int n;
@@ -149,10 +155,12 @@ static void mhp_zone_gather(const struct mhp_policy_params *p, int nid,
 
 	for_each_online_node(n)
 		mhp_scope_add_node(&r->global, n);
-	mhp_scope_add_groups(&r->global, NUMA_NO_NODE, group, p->ratio);
+	if (walk_groups)
+		mhp_scope_add_groups(&r->global, NUMA_NO_NODE, group, p->ratio);
 	if (nid >= 0 && nid < MAX_NUMNODES) {
 		mhp_scope_add_node(&r->node, nid);
-		mhp_scope_add_groups(&r->node, nid, group, p->ratio);
+		if (walk_groups)
+			mhp_scope_add_groups(&r->node, nid, group, p->ratio);
 	} else {
 		r->node = r->global;
 	}
@@ -260,34 +268,85 @@ out:
 	return sysfs;
 }
 
+/*
+ * The probe reads and rewrites the arguments of this very prototype, in
+ * the x86-64 argument registers: a change of the kernel's declaration must
+ * fail the build here. The kernel passes online_type with the type of
+ * struct memory_block's field (int on 6.1, enum mmop on 6.12).
+ */
+#ifndef CONFIG_X86_64
+#error "mhp_online's zone probe reads x86-64 argument registers"
+#endif
+typedef struct zone *(mhp_zone_for_pfn_range_t)(
+	typeof(((struct memory_block *)NULL)->online_type) online_type,
+	int nid, struct memory_group *group, unsigned long start_pfn,
+	unsigned long nr_pages);
+static_assert(__same_type(&zone_for_pfn_range, mhp_zone_for_pfn_range_t *));
+
+/* Keyed: the id is stable within a boot and tells nothing of the address. */
+u32 mhp_group_id(const struct memory_group *group)
+{
+	if (!group)
+		return 0;
+	return (u32)siphash_1u64((u64)(unsigned long)group, &mhp.group_key) | 1;
+}
+
+/* Decide under the policy in force; false if it is not ours to decide. */
+static bool mhp_zone_decide(const struct mhp_config *c,
+			    struct memory_group *group, bool sysfs_read,
+			    struct mhp_decision_rec *rec)
+{
+	struct mhp_adapt_online_req areq = {};
+	struct mhp_policy_request req;
+
+	switch (c->zone_policy) {
+	case MHP_ZONE_POLICY_RATIO:
+		mhp_zone_gather(&c->policy, rec->nid, group, rec->start_pfn,
+				rec->nr_pages, !sysfs_read, &req);
+		mhp_policy_decide(&c->policy, &req, &rec->d);
+		return true;
+	case MHP_ZONE_POLICY_ADAPTIVE:
+		mhp_adapt_gather_online(rec->nid, &areq);
+		areq.group_kind = rec->group_kind;
+		if (group)
+			areq.group_kernel = group->present_kernel_pages;
+		mhp_adapt_online_decide(&c->adapt, &areq, &rec->d);
+		return true;
+	case MHP_ZONE_POLICY_OFF:
+		break;
+	}
+	return false;
+}
+
 static int mhp_zone_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct memory_group *group = (struct memory_group *)regs->dx;
+	struct memory_group *group =
+		(struct memory_group *)regs_get_kernel_argument(regs, 2);
 	const struct mhp_config *c;
-	struct mhp_policy_request req;
+	bool sysfs_read;
 	struct mhp_decision_rec rec = {
-		.online_type = (int)regs->di,
-		.nid = (int)regs->si,
-		.start_pfn = regs->cx,
-		.nr_pages = regs->r8,
-		.group_id = group ? hash_ptr(group, 32) : 0,
+		.online_type = (int)regs_get_kernel_argument(regs, 0),
+		.nid = (int)regs_get_kernel_argument(regs, 1),
+		.start_pfn = regs_get_kernel_argument(regs, 3),
+		.nr_pages = regs_get_kernel_argument(regs, 4),
+		.group_id = mhp_group_id(group),
 		.t_ns = ktime_get_ns(),
+		/* The adaptive watcher onlines its conversions itself. */
+		.conversion = current == READ_ONCE(mhp.adapt.task),
 	};
 
 	atomic_long_inc(&mhp.probe_hits);
 	if (group)
 		rec.group_kind = group->is_dynamic ? MHP_GROUP_DYNAMIC :
 						     MHP_GROUP_STATIC;
+	/* At function entry the return address is on top of the stack. */
+	sysfs_read = mhp_caller_is_sysfs_read(regs_get_kernel_stack_nth(regs, 0));
 
 	rcu_read_lock();
 	c = rcu_dereference(mhp.config);
-	rec.policy_off = c->zone_policy == MHP_ZONE_POLICY_OFF;
-	if (rec.online_type == MMOP_ONLINE && !rec.policy_off) {
-		mhp_zone_gather(&c->policy, rec.nid, group, rec.start_pfn,
-				rec.nr_pages, &req);
-		mhp_policy_decide(&c->policy, &req, &rec.d);
-		rec.decided = true;
-	}
+	rec.mode = c->zone_policy;
+	if (rec.online_type == MMOP_ONLINE)
+		rec.decided = mhp_zone_decide(c, group, sysfs_read, &rec);
 	rcu_read_unlock();
 
 	if (rec.decided) {
@@ -295,58 +354,90 @@ static int mhp_zone_pre(struct kprobe *kp, struct pt_regs *regs)
 			   MMOP_ONLINE_MOVABLE : MMOP_ONLINE_KERNEL;
 		atomic_long_inc(&mhp.probe_rewrites);
 	}
-	/* At function entry the return address is on top of the stack. */
-	if (mhp_caller_is_sysfs_read(regs_get_kernel_stack_nth(regs, 0)))
+	if (sysfs_read)
 		atomic_long_inc(&mhp.probe_sysfs_reads);
 	else
 		mhp_stash_put(&rec);
 	return 0;
 }
 
-/* Address of a kernel function through a throw-away kprobe. */
-static void *mhp_lookup(const char *name)
+/*
+ * The canary: a function of ours with a kprobe on it. If calling it does
+ * not run the handler, kprobes are disabled globally and the zone probe
+ * does not run either.
+ */
+static noinline void mhp_zone_canary(void)
 {
-	struct kprobe kp = { .symbol_name = name };
-	void *addr;
-
-	if (register_kprobe(&kp))
-		return NULL;
-	addr = kp.addr;
-	unregister_kprobe(&kp);
-	return addr;
+	barrier();
 }
 
-static void mhp_walk_groups_init(void)
+static int mhp_zone_canary_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	void *addr = mhp_lookup("walk_dynamic_memory_groups");
+	atomic_long_inc(&mhp.canary_hits);
+	return 0;
+}
 
-	if (!addr) {
-		mhp.walk_groups_why = "walk_dynamic_memory_groups not found";
-		return;
+/* Is the zone probe in force now? Process context. */
+enum mhp_probe_state mhp_zone_probe_check(void)
+{
+	enum mhp_probe_state state, old = READ_ONCE(mhp.probe_state);
+	long hits;
+
+	if (old == MHP_PROBE_NONE)
+		return old;
+	hits = atomic_long_read(&mhp.canary_hits);
+	mhp_zone_canary();
+	state = atomic_long_read(&mhp.canary_hits) != hits ?
+		MHP_PROBE_ARMED : MHP_PROBE_DISARMED;
+	if (state != old && cmpxchg(&mhp.probe_state, old, state) == old) {
+		if (state == MHP_PROBE_DISARMED)
+			pr_warn("kprobes are disabled (debugfs kprobes/enabled): the zone policy does not apply to blocks onlined now\n");
+		else
+			pr_info("kprobes are enabled again: the zone policy applies\n");
 	}
-	static_call_update(mhp_walk_groups, addr);
-	mhp.walk_groups = true;
+	return state;
 }
 
 int mhp_zone_init(void)
 {
 	int ret;
 
-	mhp_walk_groups_init();
-	if (!mhp.walk_groups)
-		pr_warn("other dynamic memory groups are not counted by the zone policy: %s\n",
-			mhp.walk_groups_why);
+	get_random_bytes(&mhp.group_key, sizeof(mhp.group_key));
+	if (!mhp_kfuncs_can_walk_groups())
+		pr_warn("other dynamic memory groups are not counted by the ratio policy\n");
+
+	mhp.canary_probe.addr = (kprobe_opcode_t *)mhp_zone_canary;
+	mhp.canary_probe.pre_handler = mhp_zone_canary_pre;
+	ret = register_kprobe(&mhp.canary_probe);
+	if (ret) {
+		pr_warn("cannot probe our own canary (%d): kprobes look unavailable\n",
+			ret);
+		goto no_probe;
+	}
 
 	mhp.zone_probe.symbol_name = "zone_for_pfn_range";
 	mhp.zone_probe.pre_handler = mhp_zone_pre;
 	ret = register_kprobe(&mhp.zone_probe);
-	if (ret)
-		pr_err("cannot probe zone_for_pfn_range (%d): no zone policy; needs CONFIG_KPROBES and the symbol\n",
-		       ret);
-	return ret;
+	if (ret) {
+		unregister_kprobe(&mhp.canary_probe);
+		goto no_probe;
+	}
+	mhp.probe_state = MHP_PROBE_ARMED;
+	mhp_zone_probe_check();
+	return 0;
+
+no_probe:
+	mhp.probe_state = MHP_PROBE_NONE;
+	mhp.probe_err = ret;
+	pr_warn("cannot probe zone_for_pfn_range (%d): the zone policy is unavailable; placement and accounting work\n",
+		ret);
+	return 0;
 }
 
 void mhp_zone_exit(void)
 {
+	if (mhp.probe_state == MHP_PROBE_NONE)
+		return;
 	unregister_kprobe(&mhp.zone_probe);
+	unregister_kprobe(&mhp.canary_probe);
 }
