@@ -55,7 +55,8 @@ void mhp_adapt_online_decide(const struct mhp_adapt_params *p,
 
 enum mhp_adapt_action mhp_adapt_assess(const struct mhp_adapt_params *p,
 				       const struct mhp_adapt_node *n,
-				       struct mhp_adapt_clock *clock, u64 now)
+				       struct mhp_adapt_clock *clock,
+				       unsigned long long now)
 {
 	bool gap_over = !clock->last_conversion ||
 			now - clock->last_conversion >= p->gap_ms;
@@ -148,8 +149,8 @@ bool mhp_adapt_accept(const struct mhp_adapt_params *p,
 	return true;
 }
 
-/* Keeps the back limit and the sums above far from overflowing. */
-#define MHP_ADAPT_HEADROOM_MAX	(1UL << 40)
+/* 2^40 pages: keeps the back limit and the sums above far from overflowing. */
+#define MHP_ADAPT_HEADROOM_MAX	0x10000000000ULL
 
 bool mhp_adapt_params_valid(const struct mhp_adapt_params *p,
 			    const char **why)

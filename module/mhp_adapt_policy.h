@@ -50,8 +50,6 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #else
-#include <stdint.h>
-typedef uint64_t u64;
 #endif
 
 struct mhp_adapt_params {
@@ -85,8 +83,8 @@ struct mhp_adapt_node {
 
 /* What the watcher remembers of a node between two looks. */
 struct mhp_adapt_clock {
-	u64 calm_since;			/* headroom high since (ms), 0 = not now */
-	u64 last_conversion;		/* ms of the last conversion, 0 = never */
+	unsigned long long calm_since;			/* headroom high since (ms), 0 = not now */
+	unsigned long long last_conversion;		/* ms of the last conversion, 0 = never */
 };
 
 enum mhp_adapt_action {
@@ -102,7 +100,8 @@ enum mhp_adapt_action {
  */
 enum mhp_adapt_action mhp_adapt_assess(const struct mhp_adapt_params *p,
 				       const struct mhp_adapt_node *n,
-				       struct mhp_adapt_clock *clock, u64 now);
+				       struct mhp_adapt_clock *clock,
+				       unsigned long long now);
 
 /* A block that may be converted, as the caller found it. */
 struct mhp_adapt_cand {

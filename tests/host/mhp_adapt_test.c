@@ -270,7 +270,7 @@ static unsigned long mhp_sim_kernel_pages(const struct mhp_sim *s)
 }
 
 static void mhp_sim_look(struct mhp_sim *s, unsigned long demand,
-			 struct mhp_adapt_clock *clock, u64 now)
+			 struct mhp_adapt_clock *clock, unsigned long long now)
 {
 	struct mhp_adapt_node n = {};
 	struct mhp_adapt_cand best = {}, c;
@@ -329,7 +329,7 @@ static void mhp_case_simulated_burst(void)
 			     .min_headroom = ~0UL };
 	struct mhp_adapt_clock clock = {};
 	unsigned long demand, peak = MHP_MIB(600);
-	u64 t;
+	unsigned long long t;
 	int i;
 
 	/* 0-20 s idle, 20-60 s +10 MiB/s, 60-120 s hold, 120-150 s fall. */
