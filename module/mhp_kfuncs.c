@@ -60,10 +60,19 @@ static const char * const mhp_kfunc_names[MHP_KF_NR] = {
 
 static unsigned long mhp_kfuncs_found;	/* bit per enum mhp_kfunc */
 
-/* Address of a kernel function through a throw-away kprobe. */
+/*
+ * Address of a kernel function through a throw-away kprobe. Registered
+ * disabled, so it resolves the symbol without ever writing a breakpoint into
+ * the function: some of these run at this very moment on another CPU
+ * (device_online() of a block being onlined), and a lookup has no reason to
+ * patch kernel text.
+ */
 static void *mhp_kfunc_lookup(const char *name)
 {
-	struct kprobe kp = { .symbol_name = name };
+	struct kprobe kp = {
+		.symbol_name = name,
+		.flags = KPROBE_FLAG_DISABLED,
+	};
 	void *addr;
 
 	if (register_kprobe(&kp))
