@@ -159,6 +159,7 @@ int mhp_memory_notify(struct notifier_block *nb, unsigned long action,
 		else if (cur->kept_end != cur->kept_start)
 			mhp_head_release_late(cur, "MEM_ONLINE came for another range");
 		WRITE_ONCE(cur->active, false);
+		mhp_zone_groups_snapshot();
 		break;
 	case MEM_CANCEL_ONLINE:
 		if (cur->kept_end != cur->kept_start)
@@ -167,6 +168,7 @@ int mhp_memory_notify(struct notifier_block *nb, unsigned long action,
 		break;
 	case MEM_OFFLINE:
 		mhp_offline_done(arg);
+		mhp_zone_groups_snapshot();
 		break;
 	}
 	return NOTIFY_OK;

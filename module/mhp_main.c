@@ -64,6 +64,7 @@ struct mhp_state mhp = {
 	.stash_lock = __SPIN_LOCK_UNLOCKED(mhp.stash_lock),
 	.log_lock = __SPIN_LOCK_UNLOCKED(mhp.log_lock),
 	.rec_lock = __SPIN_LOCK_UNLOCKED(mhp.rec_lock),
+	.groups_lock = __SPIN_LOCK_UNLOCKED(mhp.groups_lock),
 	.blocks = XARRAY_INIT(mhp.blocks, 0),
 };
 

@@ -28,6 +28,8 @@
  *    (sysfs valid_zones runs the same probed function). stash_lock.
  *  - log: bounded ring of committed decisions. log_lock.
  *  - blocks: one record per memory block seen onlined. rec_lock.
+ *  - groups: the dynamic memory groups' present pages as the last
+ *    MEM_ONLINE/MEM_OFFLINE left them, for valid_zones reads. groups_lock.
  *  - probe_state: whether the zone policy can act (zone probe registered,
  *    kprobes armed). Written by init and by mhp_zone_probe_check(), read
  *    anywhere; a plain word.
@@ -237,6 +239,17 @@ struct mhp_adapt {
 
 #define MHP_STASH_NR	8
 #define MHP_LOG_NR	256
+#define MHP_GROUPS_NR	32
+
+/*
+ * A dynamic memory group as the last onlining or offlining left it, for
+ * sysfs valid_zones reads (they must not walk the live groups).
+ */
+struct mhp_group_snap {
+	unsigned long key;		/* the group's address: compared only */
+	int nid;
+	unsigned long movable, kernel;	/* present pages */
+};
 
 struct mhp_state {
 	struct mhp_config configs[2];	/* published one + spare, see mhp_main.c */
@@ -270,6 +283,11 @@ struct mhp_state {
 
 	spinlock_t rec_lock;		/* guards the fields of block records */
 	struct xarray blocks;		/* block id -> struct mhp_block_rec */
+
+	spinlock_t groups_lock;		/* guards groups, nr_groups, groups_full */
+	struct mhp_group_snap groups[MHP_GROUPS_NR];
+	unsigned int nr_groups;
+	bool groups_full;		/* more groups than slots: reads count none */
 
 	struct mhp_adapt adapt;
 
@@ -307,6 +325,7 @@ enum mhp_probe_state mhp_zone_probe_check(void);
 bool mhp_stash_take(unsigned long pfn, struct mhp_decision_rec *out);
 void mhp_log_commit(struct mhp_decision_rec *rec);
 u32 mhp_group_id(const struct memory_group *group);
+void mhp_zone_groups_snapshot(void);
 const char *mhp_online_type_str(int online_type);
 
 /* mhp_kfuncs.c */

@@ -42,9 +42,14 @@
  * through the kernel's walk_dynamic_memory_groups() (mhp_kfuncs.c) when a
  * block is really onlined, not for sysfs valid_zones reads: anyone may
  * read that file, and the walk dereferences groups that
- * memory_group_unregister() frees without RCU. A read costs a bounded
- * amount of work: the zones of the online nodes and at most
- * MHP_POLICY_GRANULE_MAX_BLOCKS sections of the decision span.
+ * memory_group_unregister() frees without RCU. Reads count the groups
+ * from a snapshot (mhp_zone_groups_snapshot()) that the memory notifier
+ * takes at every MEM_ONLINE and MEM_OFFLINE, in the onlining's context
+ * like the kernel's own walk: present pages of a group change only
+ * there, so a read answers as the onlining would. A read
+ * costs a bounded amount of work: the zones of the online nodes, at most
+ * MHP_GROUPS_NR snapshot entries and MHP_POLICY_GRANULE_MAX_BLOCKS
+ * sections of the decision span.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -119,6 +124,58 @@ static void mhp_scope_add_groups(struct mhp_policy_scope *s, int nid,
 	mhp_walk_dynamic_groups(nid, mhp_group_account, self, &acc);
 }
 
+static int mhp_group_snap_one(struct memory_group *g, void *arg)
+{
+	struct mhp_group_snap *e;
+
+	if (mhp.nr_groups == MHP_GROUPS_NR) {
+		mhp.groups_full = true;
+		return -ENOSPC;
+	}
+	e = &mhp.groups[mhp.nr_groups++];
+	e->key = (unsigned long)g;
+	e->nid = g->nid;
+	e->movable = g->present_movable_pages;
+	e->kernel = g->present_kernel_pages;
+	return 0;
+}
+
+/*
+ * Memory notifier (MEM_ONLINE, MEM_OFFLINE) and module init: copy what the
+ * sysfs reads need of every dynamic group.
+ */
+void mhp_zone_groups_snapshot(void)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&mhp.groups_lock, flags);
+	mhp.nr_groups = 0;
+	mhp.groups_full = false;
+	mhp_walk_dynamic_groups(NUMA_NO_NODE, mhp_group_snap_one, NULL, NULL);
+	spin_unlock_irqrestore(&mhp.groups_lock, flags);
+}
+
+/* The snapshot's groups of node nid (any: NUMA_NO_NODE), self left out. */
+static void mhp_scope_add_snap(struct mhp_policy_scope *s, int nid,
+			       struct memory_group *self, unsigned int ratio)
+{
+	const struct mhp_group_snap *e;
+	unsigned long flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&mhp.groups_lock, flags);
+	for (i = 0; i < mhp.nr_groups && !mhp.groups_full; i++) {
+		e = &mhp.groups[i];
+		if (e->key == (unsigned long)self ||
+		    (nid != NUMA_NO_NODE && e->nid != nid))
+			continue;
+		s->groups_movable += e->movable;
+		s->groups_need += mhp_policy_group_need(ratio, e->movable,
+							e->kernel);
+	}
+	spin_unlock_irqrestore(&mhp.groups_lock, flags);
+}
+
 /* Online pages per zone kind in the aligned span, the block itself left out. */
 static void mhp_span_count(struct mhp_policy_request *r, unsigned long span)
 {
@@ -140,7 +197,18 @@ static void mhp_span_count(struct mhp_policy_request *r, unsigned long span)
 	}
 }
 
-/* walk_groups: count the other dynamic groups (not for sysfs reads). */
+/* The other dynamic groups: walked live, or from the snapshot. */
+static void mhp_scope_add_others(struct mhp_policy_scope *s, int nid,
+				 struct memory_group *self, unsigned int ratio,
+				 bool walk_groups)
+{
+	if (walk_groups)
+		mhp_scope_add_groups(s, nid, self, ratio);
+	else
+		mhp_scope_add_snap(s, nid, self, ratio);
+}
+
+/* walk_groups: walk the live groups (never for sysfs reads). */
 static void mhp_zone_gather(const struct mhp_policy_params *p, int nid,
 			    struct memory_group *group, unsigned long start_pfn,
 			    unsigned long nr_pages, bool walk_groups,
@@ -155,12 +223,12 @@ static void mhp_zone_gather(const struct mhp_policy_params *p, int nid,
 
 	for_each_online_node(n)
 		mhp_scope_add_node(&r->global, n);
-	if (walk_groups)
-		mhp_scope_add_groups(&r->global, NUMA_NO_NODE, group, p->ratio);
+	mhp_scope_add_others(&r->global, NUMA_NO_NODE, group, p->ratio,
+			     walk_groups);
 	if (nid >= 0 && nid < MAX_NUMNODES) {
 		mhp_scope_add_node(&r->node, nid);
-		if (walk_groups)
-			mhp_scope_add_groups(&r->node, nid, group, p->ratio);
+		mhp_scope_add_others(&r->node, nid, group, p->ratio,
+				     walk_groups);
 	} else {
 		r->node = r->global;
 	}
@@ -277,8 +345,8 @@ out:
 #ifndef CONFIG_X86_64
 #error "mhp_online's zone probe reads x86-64 argument registers"
 #endif
-typedef struct zone *(mhp_zone_for_pfn_range_t)(
-	typeof(((struct memory_block *)NULL)->online_type) online_type,
+#define MHP_ONLINE_TYPE typeof_member(struct memory_block, online_type)
+typedef struct zone *(mhp_zone_for_pfn_range_t)(MHP_ONLINE_TYPE online_type,
 	int nid, struct memory_group *group, unsigned long start_pfn,
 	unsigned long nr_pages);
 static_assert(__same_type(&zone_for_pfn_range, mhp_zone_for_pfn_range_t *));
@@ -405,6 +473,12 @@ int mhp_zone_init(void)
 	get_random_bytes(&mhp.group_key, sizeof(mhp.group_key));
 	if (!mhp_kfuncs_can_walk_groups())
 		pr_warn("other dynamic memory groups are not counted by the ratio policy\n");
+	/*
+	 * The same walk as the kernel's at every onlining, once more here:
+	 * memory_group_unregister() takes no lock a walker could take, and
+	 * frees only groups without memory blocks, of a driver going away.
+	 */
+	mhp_zone_groups_snapshot();
 
 	mhp.canary_probe.addr = (kprobe_opcode_t *)mhp_zone_canary;
 	mhp.canary_probe.pre_handler = mhp_zone_canary_pre;
