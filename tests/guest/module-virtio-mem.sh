@@ -2,8 +2,9 @@
 # Coexistence with virtio_mem, which needs the one online_page callback:
 #  1. module first, then virtio_mem: the module steps aside on the module
 #     notifier's COMING, virtio_mem probes and honours requested-size;
-#  2. virtio_mem first, then the module: the module loads anyway, says the
-#     callback is held, virtio_mem keeps honouring requested-size;
+#  2. virtio_mem first, then the module: the module loads, leaves the
+#     callback to virtio_mem without trying for it (a device that probes
+#     later needs it too), virtio_mem keeps honouring requested-size;
 #  3. the module gone again, virtio_mem still works.
 # Blocks are onlined as plain "online", so the zone policy decides for the
 # dynamic memory group of the device meanwhile.
@@ -41,13 +42,14 @@ tap_check unload-while-aside mhp_unload
 
 # 2. virtio_mem first
 dmesg -c >/dev/null
-tap_check module-loads-callback-busy mhp_load
-tap_check summary-says-busy test "$(summary callback)" = busy
+tap_check module-loads-beside-virtio-mem mhp_load
+tap_check summary-says-aside test "$(summary callback)" = aside
+tap_check summary-names-virtio-mem test "$(summary callback_aside_for)" = virtio_mem
 log_says() { dmesg | grep -q "$1"; }
-tap_check log-says-held log_says "online_page callback is held by another driver"
+tap_check log-says-left-to-it log_says "virtio_mem is loaded: online_page callback left to it"
 resize 1280M virtio-mem-before-module-resizes
 tap_check module-loaded test -d /sys/module/mhp_online
-tap_check unload-while-busy mhp_unload
+tap_check unload-while-aside-from-start mhp_unload
 
 # 3. module gone
 resize 1536M virtio-mem-after-unload-resizes
