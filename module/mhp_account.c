@@ -129,6 +129,30 @@ static void mhp_online_done(void)
 	spin_unlock(&mhp.rec_lock);
 }
 
+/*
+ * A notifier refused MEM_GOING_ONLINE: the zone was chosen, the block stays
+ * offline. Log the choice as cancelled, so that the log does not claim a
+ * block went somewhere it never went. A notifier called before ours may
+ * have refused, then we never saw MEM_GOING_ONLINE and the choice is still
+ * stashed. The watcher logs a failed conversion itself.
+ */
+static void mhp_online_cancelled(const struct memory_notify *arg)
+{
+	struct mhp_onlining *cur = &mhp.cur;
+	struct mhp_decision_rec dec;
+
+	if (cur->active && cur->start_pfn == arg->start_pfn) {
+		if (!cur->has_decision || cur->conversion)
+			return;
+		dec = cur->dec;
+	} else if (!mhp_stash_take(arg->start_pfn, &dec) ||
+		   current == READ_ONCE(mhp.adapt.task)) {
+		return;
+	}
+	dec.cancelled = true;
+	mhp_log_commit(&dec);
+}
+
 static void mhp_offline_done(const struct memory_notify *arg)
 {
 	struct mhp_block_rec *rec;
@@ -164,6 +188,7 @@ int mhp_memory_notify(struct notifier_block *nb, unsigned long action,
 	case MEM_CANCEL_ONLINE:
 		if (cur->kept_end != cur->kept_start)
 			mhp_head_release_late(cur, "the onlining was cancelled");
+		mhp_online_cancelled(arg);
 		WRITE_ONCE(cur->active, false);
 		break;
 	case MEM_OFFLINE:

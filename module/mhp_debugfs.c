@@ -81,6 +81,8 @@ static void mhp_decision_reason(struct seq_file *m,
 {
 	const char *reason = mhp_policy_reason_str(r->d.reason);
 
+	if (r->cancelled)
+		seq_puts(m, "onlining cancelled by a memory notifier: ");
 	if (!r->decided) {
 		seq_puts(m, r->mode == MHP_ZONE_POLICY_OFF ?
 			 "zone policy off: the kernel chose" :

@@ -184,6 +184,7 @@ struct mhp_decision_rec {
 	enum mhp_zone_mode mode;	/* the policy in force when asked */
 	bool decided;			/* false: left to the kernel */
 	bool conversion;		/* the adaptive watcher moved the block */
+	bool cancelled;			/* the onlining failed after the choice */
 	int err;			/* conversion: 0 or why it failed */
 	struct mhp_policy_decision d;
 };
