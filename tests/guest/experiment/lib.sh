@@ -13,6 +13,7 @@
 #              movable      memhp_default_state=online_movable (host side)
 #              mod-block    mhp_online zone policy, granule = memory block
 #              mod-1g       mhp_online zone policy, granule = 1 GiB
+#              mod-adaptive mhp_online zone_policy=adaptive (defaults)
 #   PLACEMENT  none (no module unless POLICY needs it) | head | tail
 #   TRACE      1: pin the memmap-chains tracer before hot-adding (if built)
 
@@ -58,6 +59,7 @@ exp_setup() {
 		;;
 	mod-block) params+=("zone_policy=ratio" "granule_mb=$(exp_mib)") ;;
 	mod-1g) params+=("zone_policy=ratio" "granule_mb=1024") ;;
+	mod-adaptive) params+=("zone_policy=adaptive") ;;
 	*) echo "not run: unknown POLICY=$policy"; return 1 ;;
 	esac
 	[ ${#params[@]} -gt 0 ] || return 0
