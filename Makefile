@@ -6,6 +6,7 @@
 #                        build/out/<release>/
 #   make bpf             build the memmap-chains tracer into build/bpf/
 #   make check           host unit tests + guest tests on both stock kernels
+#   make check-stress    the 30-minute stress test on both stock kernels
 #   make demo            the main job: hot-add memory in a stock 6.1 guest and
 #                        show what can be removed again, with and without us
 #   make experiment      reproduce the seeds' results (long; see README)
@@ -21,8 +22,8 @@ RELEASES     = $(shell awk '{ print $$2 }' $(KERNELS_ENV) 2>/dev/null)
 MODULE_SRCS := Kbuild $(wildcard module/*.c module/*.h)
 HARNESS_SRCS := $(wildcard tests/harness/*.c) tests/harness/Kbuild
 
-.PHONY: all modules modules-all module-one bpf workload host-tests check demo experiment \
-	checkpatch setup clean help
+.PHONY: all modules modules-all module-one bpf workload host-tests check check-stress demo \
+	experiment checkpatch setup clean help
 
 ifneq ($(KDIR),)
 all: modules
@@ -31,7 +32,7 @@ all: modules-all
 endif
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
 
 # The standard out-of-tree build, in place, for one kernel.
 modules:
@@ -77,6 +78,10 @@ TOOLS := modules-all workload $(if $(wildcard bpf/Makefile),bpf)
 check: setup
 	$(MAKE) --no-print-directory $(TOOLS)
 	tests/run
+
+check-stress: setup
+	$(MAKE) --no-print-directory modules-all workload
+	tests/run --guest-only tests/guest/long/module-stress.sh
 
 demo: setup
 	$(MAKE) --no-print-directory $(TOOLS)
