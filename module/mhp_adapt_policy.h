@@ -49,7 +49,6 @@
 
 #ifdef __KERNEL__
 #include <linux/types.h>
-#else
 #endif
 
 struct mhp_adapt_params {
@@ -83,8 +82,8 @@ struct mhp_adapt_node {
 
 /* What the watcher remembers of a node between two looks. */
 struct mhp_adapt_clock {
-	unsigned long long calm_since;			/* headroom high since (ms), 0 = not now */
-	unsigned long long last_conversion;		/* ms of the last conversion, 0 = never */
+	unsigned long long calm_since;	/* headroom high since (ms), 0 = not now */
+	unsigned long long last_conversion; /* ms of the last one, 0 = never */
 };
 
 enum mhp_adapt_action {

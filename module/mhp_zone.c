@@ -46,9 +46,10 @@
  * from a snapshot (mhp_zone_groups_snapshot()) that the memory notifier
  * takes at every MEM_ONLINE and MEM_OFFLINE, in the onlining's context
  * like the kernel's own walk: present pages of a group change only
- * there, so a read answers as the onlining would. A read
- * costs a bounded amount of work: the zones of the online nodes, at most
- * MHP_GROUPS_NR snapshot entries and MHP_POLICY_GRANULE_MAX_BLOCKS
+ * there, so a read answers as the onlining would. With more groups than
+ * MHP_GROUPS_NR, reads count none (the onlining itself still walks all).
+ * A read costs a bounded amount of work: the zones of the online nodes, at
+ * most MHP_GROUPS_NR snapshot entries and MHP_POLICY_GRANULE_MAX_BLOCKS
  * sections of the decision span.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
