@@ -47,6 +47,14 @@ static void mhp_going_online(const struct memory_notify *arg)
 	cur->conversion = current == READ_ONCE(mhp.adapt.task);
 	cur->has_decision = mhp_stash_take(arg->start_pfn, &cur->dec);
 	/*
+	 * No choice of ours for this block may mean kprobes were disabled
+	 * globally since the last look: say so in the kernel log now, when
+	 * a block is onlined without the zone policy, not only when someone
+	 * reads the summary.
+	 */
+	if (!cur->has_decision)
+		mhp_zone_probe_check();
+	/*
 	 * Time onlining from the zone choice: that is before the memmap of
 	 * the block is initialised, the larger part of the work.
 	 */
