@@ -77,12 +77,23 @@ writer() {
 	echo "$i $bad" >/tmp/writes
 }
 
+# unload: rmmod, again while a reader holds a debugfs file open (rmmod
+# refuses a module in use; it is not stuck).
+unload() {
+	local t
+	for ((t = 0; t < 20; t++)); do
+		mhp_unload 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # loader: rmmod and insmod every few seconds.
 loader() {
 	local loads=0 fails=0
 	while running; do
 		sleep $((2 + RANDOM % 4))
-		mhp_unload || fails=$((fails + 1))
+		unload || fails=$((fails + 1))
 		sleep "0.$((RANDOM % 10))"
 		if mhp_load; then loads=$((loads + 1)); else fails=$((fails + 1)); fi
 	done
