@@ -286,6 +286,22 @@ hotadded_blocks() {
 	done
 }
 
+# fails CMD...: CMD exits non-zero (for tap_check).
+fails() { ! "$@"; }
+
+# hotadded_in ZONE: the hot-added online blocks in ZONE, one per line.
+hotadded_in() {
+	local n
+	for n in $(hotadded_blocks); do
+		[ "$(blk_state "$n")" = online ] && [ "$(blk_zone "$n")" = "$1" ] && echo "$n"
+	done
+}
+
+# hotadded_count ZONE: how many hot-added online blocks are in ZONE.
+hotadded_count() {
+	hotadded_in "$1" | wc -l
+}
+
 # dimm_add SIZE [NODE]: hot-add a DIMM and wait until the guest has added
 # its memory blocks (ACPI hotplug is asynchronous); prints the DIMM id.
 dimm_add() {

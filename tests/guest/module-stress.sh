@@ -31,7 +31,8 @@ param() { echo "$2" >"$MP/$1"; } 2>/dev/null
 
 ids=()
 for _ in 1 2; do
-	ids+=("$(dimm_add 512M)") || { tap_fail dimm-add "QMP hot-add failed"; exit 0; }
+	id=$(dimm_add 512M) || { tap_fail dimm-add "QMP hot-add failed"; exit 0; }
+	ids+=("$id")
 done
 hot=$(for id in "${ids[@]}"; do dimm_blocks "$id"; done | xargs)
 # totals: present and managed pages of all zones together.

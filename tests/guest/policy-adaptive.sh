@@ -33,15 +33,6 @@ conversions() {
 	awk -v z="$1" '$7 == "convert" && $8 == z && !/no block converted|failed/' $DBG/decisions
 }
 
-# blocks_in ZONE: hot-added online blocks in ZONE.
-blocks_in() {
-	local n c=0
-	for n in $(hotadded_blocks); do
-		[ "$(blk_state "$n")" = online ] && [ "$(blk_zone "$n")" = "$1" ] && c=$((c + 1))
-	done
-	echo $c
-}
-
 # headroom_mb: what the policy calls headroom, node 0, from /proc/zoneinfo.
 headroom_mb() {
 	awk '/^Node 0/ { zone = $4 } /^Node [1-9]/ { zone = "" }
@@ -53,14 +44,6 @@ headroom_mb() {
 # owner N: who chose block N's zone, from the blocks file.
 owner() {
 	awk -v b="$1" 'NR > 1 && $1 == b { print $11 }' $DBG/blocks
-}
-
-# normal_blocks: hot-added online blocks in ZONE_NORMAL, by number.
-normal_blocks() {
-	local n
-	for n in $(hotadded_blocks); do
-		[ "$(blk_state "$n")" = online ] && [ "$(blk_zone "$n")" = Normal ] && echo "$n"
-	done | xargs
 }
 
 # all_refuse_offline N...: the kernel cannot offline any of the blocks
@@ -89,9 +72,10 @@ read -r -a xblocks < <(dimm_blocks "$explicit" | xargs)
 for n in "${xblocks[@]}"; do blk_offline "$n"; blk_online "$n" online_movable; done
 ids=()
 for _ in 1 2 3 4 5; do
-	ids+=("$(dimm_add 256M)") || { tap_fail dimm-add "hot-add failed"; exit 0; }
+	id=$(dimm_add 256M) || { tap_fail dimm-add "hot-add failed"; exit 0; }
+	ids+=("$id")
 done
-tap_check movable-first test "$(blocks_in Normal)" -eq 0 -a "$(blocks_in Movable)" -eq 12
+tap_check movable-first test "$(hotadded_count Normal)" -eq 0 -a "$(hotadded_count Movable)" -eq 12
 tap_check decided-headroom-allows-movable \
 	test "$(grep -c 'online Movable node .*kernel headroom allows movable' $DBG/decisions)" -ge 10
 tap_check explicit-owner test "$(owner "${xblocks[0]}")" = explicit
@@ -99,23 +83,23 @@ tap_check explicit-owner test "$(owner "${xblocks[0]}")" = explicit
 # 1. Both directions: ask for 200 MiB more headroom than there is.
 want=$(($(headroom_mb) + 200))
 echo "$want" >$MP/kernel_headroom_mb
-wait_for 60 test "$(blocks_in Normal)" -ge 2
-note "kernel_headroom_mb=$want: $(blocks_in Normal) blocks Normal, headroom now $(headroom_mb) MiB"
+wait_for 60 test "$(hotadded_count Normal)" -ge 2
+note "kernel_headroom_mb=$want: $(hotadded_count Normal) blocks Normal, headroom now $(headroom_mb) MiB"
 tap_check to-kernel-logged test "$(conversions Kernel | grep -c 'kernel headroom low on node 0')" -ge 2
 first=$(conversions Kernel | head -1 | awk '{ print $2 }')
 tap_check to-kernel-lowest-dimm-first test "$first" -eq "$(dimm_blocks "${ids[0]}" | head -1)"
 tap_check explicit-untouched test "$(blk_zone "${xblocks[0]}")" = Movable -a \
 	"$(blk_zone "${xblocks[1]}")" = Movable -a "$(owner "${xblocks[0]}")" = explicit
 echo 32 >$MP/kernel_headroom_mb
-wait_for 60 test "$(blocks_in Normal)" -eq 0
-stuck=$(normal_blocks)
-note "kernel_headroom_mb=32: $(blocks_in Normal) blocks still Normal (${stuck:-none}), headroom $(headroom_mb) MiB"
+wait_for 60 test "$(hotadded_count Normal)" -eq 0
+mapfile -t stuck < <(hotadded_in Normal)
+note "kernel_headroom_mb=32: $(hotadded_count Normal) blocks still Normal (${stuck[*]:-none}), headroom $(headroom_mb) MiB"
 tap_check back-to-movable test "$(conversions Movable | grep -c 'kernel headroom back on node 0')" -ge 1
 # A block the kernel filled with unmovable pages while it needed them
 # stays: the log says why, and the kernel agrees (offlining it fails).
-if [ -n "$stuck" ]; then
+if [ ${#stuck[@]} -gt 0 ]; then
 	tap_check stuck-refusal-logged grep -q 'refused: it holds unmovable pages' $DBG/decisions
-	tap_check stuck-really-unmovable all_refuse_offline $stuck
+	tap_check stuck-really-unmovable all_refuse_offline "${stuck[@]}"
 else
 	tap_check stuck-refusal-logged true
 	tap_check stuck-really-unmovable true

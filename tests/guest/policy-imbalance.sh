@@ -48,15 +48,6 @@ add_dimms() {
 	done
 }
 
-# zone_blocks ZONE: hot-added online blocks in ZONE.
-zone_blocks() {
-	local n c=0
-	for n in $(hotadded_blocks); do
-		[ "$(blk_state "$n")" = online ] && [ "$(blk_zone "$n")" = "$1" ] && c=$((c + 1))
-	done
-	echo $c
-}
-
 # workload: the kernel-memory job; prints the MiB of ramfs it got.
 workload() {
 	local i got=0
@@ -83,8 +74,8 @@ echo -1000 >/proc/self/oom_score_adj
 
 note "phase 1: every hot-added block online_movable"
 ids=$(add_dimms online_movable) || { tap_fail phase1-add-dimms "hot-add failed"; exit 0; }
-a_movable=$(zone_blocks Movable)
-a_normal=$(zone_blocks Normal)
+a_movable=$(hotadded_count Movable)
+a_normal=$(hotadded_count Normal)
 a_got=$(workload)
 a_kfree=$(zone_free_mb kernel)
 a_mfree=$(zone_free_mb movable)
@@ -98,8 +89,8 @@ tap_check phase1-dimms-unplugged test -z "$left"
 note "phase 2: the same DIMMs onlined by mhp_online's policy"
 mhp_load zone_policy=ratio || { tap_fail load-module "insmod failed"; exit 0; }
 add_dimms online >/dev/null || { tap_fail phase2-add-dimms "hot-add failed"; exit 0; }
-b_movable=$(zone_blocks Movable)
-b_normal=$(zone_blocks Normal)
+b_movable=$(hotadded_count Movable)
+b_normal=$(hotadded_count Normal)
 b_got=$(workload)
 b_kfree=$(zone_free_mb kernel)
 b_mfree=$(zone_free_mb movable)
