@@ -10,8 +10,10 @@
  * inner ones are __meminit, which means notrace there, so neither fentry nor
  * kprobe events attach.  So entry/exit hooks on add_memory_resource(),
  * arch_add_memory() and arch_remove_memory() keep a per-thread bracket (map
- * "brackets"), and the kmem:mm_page_alloc tracepoint attributes every page
- * that thread allocates inside it to the range being added.  The kind comes
+ * "brackets"), and the kmem:mm_page_alloc tracepoint (BTF tracepoint
+ * programs, each with a nested copy for the events the kernel skips while
+ * the program runs) attributes every page that thread allocates inside it
+ * to the range being added.  The kind comes
  * from the allocation's kernel stack: the innermost frame that lies in a
  * known function (address ranges from kallsyms, set by the loader) decides:
  * vmemmap_alloc_block_buf or its callers vmemmap_populate*() and
@@ -23,7 +25,8 @@
  * so which block) an allocation is for.  The block holding the page is the
  * host; host != dependent gives an edge.  arch_remove_memory() drops the
  * records of the blocks it removes.  Outside hot-add, unmovable allocations
- * that land in a traced block are counted as the block's kernel_bytes, and
+ * that land in a traced block are counted as the block's kernel_bytes (so are
+ * those the hot-adding thread takes from the range it has just onlined), and
  * every tracked page is taken back out when it is freed (mm_page_free; the
  * batched free path, mm_page_free_batched, releases user folios and is left
  * alone: it is the hottest free path and carries no kernel metadata).  The
@@ -425,72 +428,191 @@ static __always_inline bool kernel_alloc(__u64 pfn, __u32 order, int migratetype
 	return true;
 }
 
-SEC("tracepoint/kmem/mm_page_alloc")
-int mc_page_alloc(struct trace_event_raw_mm_page_alloc *ctx)
+/*
+ * A page of the range being added: the buddy allocator hands those out only
+ * once the range is online, and with auto-onlining that happens inside
+ * add_memory_resource(), after arch_add_memory() returned.  Such a page is
+ * no metadata placed before the block existed but a kernel page on the
+ * block like any allocated later (a slab page for the uevent of the next
+ * block, say): it pins the block unless it is movable.  Inside
+ * arch_add_memory() the range is not online yet, so the test is not needed.
+ */
+static __always_inline bool in_adding_range(const struct mc_bracket *b, __u32 host,
+					    __u32 dep)
+{
+	if (b->d_arch)
+		return false;
+	if (host == dep)
+		return true;
+	return b->arch_size && host >= addr_to_block(b->arch_start) &&
+	       host <= addr_to_block(b->arch_start + b->arch_size - 1);
+}
+
+/* Start of the struct page array (typeless ksym, resolved from kallsyms). */
+extern const void vmemmap_base __ksym __weak;
+/* Its value, read once: it is fixed at boot. */
+__u64 vmemmap;
+
+static __always_inline __u64 page_to_pfn(const struct page *page)
+{
+	__u64 base = vmemmap, addr = 0;
+
+	/*
+	 * The address as a plain number: the verifier allows no arithmetic
+	 * with an unbounded scalar on a typed (BTF) pointer.
+	 */
+	bpf_probe_read_kernel(&addr, sizeof(addr), &page);
+
+	if (!base) {
+		if (!&vmemmap_base ||
+		    bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base) || !base)
+			return (__u64)-1;
+		vmemmap = base;
+	}
+	return (addr - base) / bpf_core_type_size(struct page);
+}
+
+static __always_inline void on_page_alloc(void *ctx, struct page *page, __u32 order,
+					  int migratetype)
 {
 	struct mc_bracket *b = NULL;
 	struct mc_block *r;
 	__u64 pfn, bytes, lo = min_pfn;
-	__u32 dep, host, kind, order;
+	__u32 dep, host, kind;
 
 	if (!active && !lo)
-		return 0;
-	pfn = BPF_CORE_READ(ctx, pfn);
+		return;
+	if (!page)
+		return;
+	pfn = page_to_pfn(page);
 	if (pfn == (__u64)-1)
-		return 0;
-	order = BPF_CORE_READ(ctx, order);
+		return;
 	if (active)
 		b = bracket_get();
 	/* An interrupt on the hot-adding thread allocates for someone else. */
 	if (!b || (!b->d_res && !b->d_arch) || in_interrupt()) {
 		if (lo && pfn >= lo)
-			kernel_alloc(pfn, order, BPF_CORE_READ(ctx, migratetype));
-		return 0;
+			kernel_alloc(pfn, order, migratetype);
+		return;
 	}
 	bytes = 1ULL << (MC_PAGE_SHIFT + (order & 31));
+	host = pfn_to_block(pfn);
+	dep = bracket_dep(b);
+	if (in_adding_range(b, host, dep)) {
+		if (kernel_alloc(pfn, order, migratetype))
+			stat_add(MC_STAT_ONLINE_ALLOCS, 1);
+		return;
+	}
 	/*
 	 * Memmap and page tables are only allocated inside arch_add_memory();
 	 * elsewhere in the bracket (memory block devices, auto-onlining) a
 	 * stack walk per page could only ever answer "other".
 	 */
 	kind = b->d_arch ? stack_kind(ctx) : MC_KIND_OTHER;
-	dep = bracket_dep(b);
 	if (kind == MC_KIND_MEMMAP && b->d_arch)
 		b->memmap_bytes += bytes;
-	host = pfn_to_block(pfn);
 	r = block_get(dep, b->nid, b->t0);
 	if (!r)
-		return 0;
+		return;
 	edge_add(r, host, kind, bytes);
 	stat_add(MC_STAT_ALLOCS, 1);
 	page_track(pfn, dep, host, kind, order);
 	if (printk_on)
 		bpf_printk("memmap-chains: alloc dep=%u host=%u kind=%s order=%u pfn=0x%lx",
 			   dep, host, kind_name(kind), order, pfn);
-	return 0;
 }
 
-SEC("tracepoint/kmem/mm_page_free")
-int mc_page_free(struct trace_event_raw_mm_page_free *ctx)
+static __always_inline void on_page_free(struct page *page)
 {
 	__u64 pfn, lo = min_pfn;
 
 	if (!active && !lo)
-		return 0;
-	pfn = BPF_CORE_READ(ctx, pfn);
+		return;
+	pfn = page_to_pfn(page);
 	if ((lo && pfn >= lo) || (active && bracket_get()))
 		page_freed(pfn);
+}
+
+/*
+ * BPF runs no program nested in itself on one CPU: when an interrupt or a
+ * softirq allocates or frees a page while mc_page_alloc or mc_page_free runs
+ * on that CPU (every page allocation and free in the system runs them), the
+ * kernel skips that program for the nested event and only counts a
+ * recursion miss.  A missed allocation on a traced block is a pin the tracer
+ * never sees; a missed free, one it never drops.  So each hook has a second
+ * program on the same tracepoint, attached after the first: it does the
+ * work only while the first is running on its CPU (map "running"), which is
+ * exactly when the kernel skipped the first.  Events that both miss are
+ * counted: recursion misses of the first program minus the nested events
+ * the second handled (stats nested_allocs/nested_frees).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MC_NR_HOOKS);
+	__type(key, __u32);
+	__type(value, __u32);
+} running SEC(".maps");
+
+static __always_inline __u32 *hook_running(__u32 hook)
+{
+	return bpf_map_lookup_elem(&running, &hook);
+}
+
+SEC("tp_btf/mm_page_alloc")
+int BPF_PROG(mc_page_alloc, struct page *page, unsigned int order, gfp_t gfp, int migratetype)
+{
+	__u32 *run = hook_running(MC_HOOK_ALLOC);
+
+	if (!run)
+		return 0;
+	(*run)++;
+	on_page_alloc(ctx, page, order, migratetype);
+	(*run)--;
+	return 0;
+}
+
+SEC("tp_btf/mm_page_alloc")
+int BPF_PROG(mc_page_alloc_nested, struct page *page, unsigned int order, gfp_t gfp,
+	     int migratetype)
+{
+	__u32 *run = hook_running(MC_HOOK_ALLOC);
+
+	if (!run || !*run)
+		return 0;
+	stat_add(MC_STAT_NESTED_ALLOCS, 1);
+	on_page_alloc(ctx, page, order, migratetype);
+	return 0;
+}
+
+SEC("tp_btf/mm_page_free")
+int BPF_PROG(mc_page_free, struct page *page, unsigned int order)
+{
+	__u32 *run = hook_running(MC_HOOK_FREE);
+
+	if (!run)
+		return 0;
+	(*run)++;
+	on_page_free(page);
+	(*run)--;
+	return 0;
+}
+
+SEC("tp_btf/mm_page_free")
+int BPF_PROG(mc_page_free_nested, struct page *page, unsigned int order)
+{
+	__u32 *run = hook_running(MC_HOOK_FREE);
+
+	if (!run || !*run)
+		return 0;
+	stat_add(MC_STAT_NESTED_FREES, 1);
+	on_page_free(page);
 	return 0;
 }
 
 /* ---- the bulk allocator ---- */
 
-/* Start of the struct page array (typeless ksym, resolved from kallsyms). */
-extern const void vmemmap_base __ksym __weak;
-
 struct bulk_ctx {
 	struct page **array;
-	__u64 vmemmap;
 	__u64 lo;
 	__u32 migratetype;
 };
@@ -502,8 +624,8 @@ static long bulk_page_cb(__u32 i, struct bulk_ctx *c)
 
 	if (bpf_probe_read_kernel(&pg, sizeof(pg), &c->array[i]) || !pg)
 		return 0;
-	pfn = ((__u64)pg - c->vmemmap) / bpf_core_type_size(struct page);
-	if (pfn >= c->lo && kernel_alloc(pfn, 0, c->migratetype))
+	pfn = page_to_pfn(pg);
+	if (pfn != (__u64)-1 && pfn >= c->lo && kernel_alloc(pfn, 0, c->migratetype))
 		stat_add(MC_STAT_BULK_PAGES, 1);
 	return 0;
 }
@@ -523,9 +645,6 @@ static __always_inline void on_bulk(__u32 gfp, __s32 nr, struct page **array)
 	};
 
 	if (!c.lo || !array || nr <= 0 || c.migratetype == 1 /* MOVABLE */)
-		return;
-	if (!&vmemmap_base ||
-	    bpf_probe_read_kernel(&c.vmemmap, sizeof(c.vmemmap), &vmemmap_base))
 		return;
 	bpf_loop(nr < MC_MAX_BULK ? nr : MC_MAX_BULK, bulk_page_cb, &c, 0);
 }
@@ -781,12 +900,20 @@ int BPF_PROG(fx_remove)
 	return 0;
 }
 
-/* The loader sets the target: the bulk allocator's name differs by kernel. */
+/*
+ * The loader sets the target: the bulk allocator's name differs by kernel.
+ * Its sixth argument, the page array, is a pointer to pointers, which the
+ * verifier lets no fexit program read from its context (it only types
+ * pointers to structs and integers): bpf_get_func_arg() hands it over raw.
+ */
 SEC("fexit")
-int BPF_PROG(fx_bulk, gfp_t gfp, int nid, nodemask_t *nodemask, int nr_pages,
-	     struct list_head *list, struct page **array, unsigned long ret)
+int BPF_PROG(fx_bulk, gfp_t gfp, int nid, nodemask_t *nodemask, int nr_pages)
 {
-	on_bulk(gfp, nr_pages, array);
+	__u64 array = 0;
+
+	if (bpf_get_func_arg(ctx, 5, &array))
+		return 0;
+	on_bulk(gfp, nr_pages, (struct page **)array);
 	return 0;
 }
 

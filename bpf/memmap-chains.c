@@ -387,9 +387,27 @@ static int scan_sysfs(void)
 
 struct state {
 	int blocks_fd, pages_fd, stats_fd;
+	int hook_fd[MC_NR_HOOKS];	/* the hooks' programs; -1 when not attached */
 	__u64 stats[MC_NR_STATS];
+	/* events neither a hook nor its nested copy saw; -1 when unknown */
+	long long missed[MC_NR_HOOKS];
 	unsigned long long max_blocks;
 };
+
+/*
+ * Events of a hook that no program saw: the kernel's recursion misses of the
+ * hook's program (events skipped while one of our programs ran on the CPU)
+ * minus those its nested copy handled.
+ */
+static long long hook_missed(int prog_fd, __u64 nested)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (prog_fd < 0 || bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -1;
+	return info.recursion_misses > nested ? (long long)(info.recursion_misses - nested) : 0;
+}
 
 static int read_records(struct state *st)
 {
@@ -433,6 +451,10 @@ static int read_records(struct state *st)
 	qsort(blks, nr_blks, sizeof(*blks), blk_cmp);
 	for (__u32 k = 0; k < MC_NR_STATS; k++)
 		bpf_map_lookup_elem(st->stats_fd, &k, &st->stats[k]);
+	st->missed[MC_HOOK_ALLOC] = hook_missed(st->hook_fd[MC_HOOK_ALLOC],
+						st->stats[MC_STAT_NESTED_ALLOCS]);
+	st->missed[MC_HOOK_FREE] = hook_missed(st->hook_fd[MC_HOOK_FREE],
+					       st->stats[MC_STAT_NESTED_FREES]);
 	return 0;
 }
 
@@ -704,6 +726,11 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 			(unsigned long long)st->stats[MC_STAT_DROPPED_PAGES],
 			(unsigned long long)st->stats[MC_STAT_DROPPED_THREADS]);
 
+	if (st->missed[MC_HOOK_ALLOC] > 0 || st->missed[MC_HOOK_FREE] > 0)
+		fprintf(f, "WARNING: page events missed (nested in interrupts): allocations %lld, "
+			"frees %lld; pinned blocks may be incomplete\n",
+			st->missed[MC_HOOK_ALLOC], st->missed[MC_HOOK_FREE]);
+
 	fprintf(f, "\nchains (longest first; a block cannot go before the blocks left of it):\n");
 	if (!nchains)
 		fprintf(f, "  none\n");
@@ -778,7 +805,9 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 	static const char * const stat_names[MC_NR_STATS] = {
 		"adds", "removes", "allocs", "frees", "kernel_allocs", "dropped_blocks", "dropped_edges",
 		"dropped_pages", "dropped_events", "dropped_threads", "seq", "bulk_pages",
+		"online_allocs", "nested_allocs", "nested_frees",
 	};
+	static const char * const missed_names[MC_NR_HOOKS] = { "missed_allocs", "missed_frees" };
 	struct utsname u;
 	size_t nchains;
 	struct blk **ch = chains(&nchains);
@@ -793,6 +822,12 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 	for (int k = 0; k < MC_NR_STATS; k++)
 		fprintf(f, "%s\"%s\": %llu", k ? ", " : "", stat_names[k],
 			(unsigned long long)st->stats[k]);
+	for (int h = 0; h < MC_NR_HOOKS; h++) {
+		if (st->missed[h] < 0)
+			fprintf(f, ", \"%s\": null", missed_names[h]);
+		else
+			fprintf(f, ", \"%s\": %lld", missed_names[h], st->missed[h]);
+	}
 	fprintf(f, "},\n  \"blocks\": [");
 	for (size_t i = 0; i < nr_blks; i++) {
 		struct blk *b = &blks[i];
@@ -1327,6 +1362,24 @@ static unsigned int pinned_max_entries(const char *name)
 	return info.max_entries;
 }
 
+/* The program behind the link pinned for program NAME; -1 if none. */
+static int pinned_link_prog(const char *name)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, prog_fd = -1;
+
+	snprintf(path, sizeof(path), MC_LINKS_DIR "/%s", name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
+	close(fd);
+	return prog_fd;
+}
+
 static int open_pinned(struct state *st)
 {
 	st->blocks_fd = bpf_obj_get(MC_PIN_ROOT "/blocks");
@@ -1338,6 +1391,8 @@ static int open_pinned(struct state *st)
 		return -1;
 	}
 	st->max_blocks = pinned_max_entries("blocks");
+	st->hook_fd[MC_HOOK_ALLOC] = pinned_link_prog("mc_page_alloc");
+	st->hook_fd[MC_HOOK_FREE] = pinned_link_prog("mc_page_free");
 	return 0;
 }
 
@@ -1437,14 +1492,28 @@ static void seed_min_pfn(struct memmap_chains_bpf *skel)
 		skel->bss->min_pfn = lo;
 }
 
+/*
+ * A "*_nested" program handles the events the kernel skipped for its
+ * namesake while that one ran (see memmap-chains.bpf.c): it must come after
+ * it on the tracepoint, and a tracepoint runs its programs in attach order.
+ */
+static bool is_nested_prog(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 7 && !strcmp(name + n - 7, "_nested");
+}
+
 static int attach_all(struct memmap_chains_bpf *skel, bool fentry)
 {
 	struct bpf_object_skeleton *s = skel->skeleton;
 
-	for (int i = 0; i < s->prog_cnt; i++) {
+	for (int k = 0; k < 2 * s->prog_cnt; k++) {
+		int i = k % s->prog_cnt;
 		struct bpf_program *p = *s->progs[i].prog;
 
-		if (!bpf_program__autoload(p))
+		if (!bpf_program__autoload(p) ||
+		    is_nested_prog(bpf_program__name(p)) != (k >= s->prog_cnt))
 			continue;
 		if (is_bulk_prog(bpf_program__name(p)) && !fentry)
 			*s->progs[i].link = bpf_program__attach_kprobe(p,
@@ -1544,6 +1613,8 @@ static int run_attach(void)
 	st.pages_fd = bpf_map__fd(skel->maps.pages);
 	st.stats_fd = bpf_map__fd(skel->maps.stats);
 	st.max_blocks = bpf_map__max_entries(skel->maps.blocks);
+	st.hook_fd[MC_HOOK_ALLOC] = bpf_program__fd(skel->progs.mc_page_alloc);
+	st.hook_fd[MC_HOOK_FREE] = bpf_program__fd(skel->progs.mc_page_free);
 
 	if (env.pin) {
 		if (pin_links(skel))

@@ -101,7 +101,18 @@ enum mc_stat {
 	MC_STAT_DROPPED_THREADS,	/* bracket map full: hot-add not traced */
 	MC_STAT_SEQ,			/* last block sequence number handed out */
 	MC_STAT_BULK_PAGES,		/* of kernel_allocs: from the bulk allocator */
+	MC_STAT_ONLINE_ALLOCS,		/* of kernel_allocs: from the range being added,
+					 * onlined inside the hot-add */
+	MC_STAT_NESTED_ALLOCS,		/* allocations seen nested in our own programs */
+	MC_STAT_NESTED_FREES,		/* frees seen nested in our own programs */
 	MC_NR_STATS,
+};
+
+/* The page hooks (programs mc_page_alloc, mc_page_free and their nested copies). */
+enum mc_hook {
+	MC_HOOK_ALLOC = 0,	/* tracepoint kmem:mm_page_alloc */
+	MC_HOOK_FREE,		/* tracepoint kmem:mm_page_free */
+	MC_NR_HOOKS,
 };
 
 enum mc_event_type {

@@ -15,6 +15,9 @@
 NPROC=400
 tap_check module-load mhp_load placement=head zone_policy=off
 tap_check tracer-pin mc_start
+# The preferred attach mode must load on every stock kernel: a program that
+# fails the verifier there makes the tool fall back to kprobes silently.
+tap_check tracer-uses-fentry grep -q "tracing (fentry)" "$MC_DIR/start.log"
 id=$(dimm_add 128M) || { tap_fail hot-add "dimm_add 128M failed"; exit 0; }
 blk=$(dimm_blocks "$id")
 
@@ -44,11 +47,18 @@ metric bulk-pages "$bulk"
 metric block-kernel-bytes "$kb"
 note "$NPROC processes: $bulk bulk-allocated pages on traced blocks, block $blk holds $kb kernel bytes"
 tap_check bulk-pages-seen test "$bulk" -gt 0
+mc_load_stop
 refuse=$(offline_refusers "$blk")
 pinned=$(mc_q "[.blocks[] | select(.id == $blk and .pinned) | .id] | .[]")
 note "block $blk: offline refused: [${refuse}], tracer pinned: [${pinned}]"
 tap_check block-refuses-offline test "$refuse" = "$blk"
-tap_check pinned-equals-unofflinable test "$pinned" = "$refuse"
+if [ "$pinned" = "$refuse" ]; then
+	tap_ok pinned-equals-unofflinable
+else
+	"$MC" --summary --json >"$MC_DIR/bulk-after.json"
+	mc_explain "$blk" "$MC_DIR/bulk-after.json"
+	tap_fail pinned-equals-unofflinable "tracer: [$pinned] refused: [$refuse]"
+fi
 
 reap
 sleep 2
@@ -61,6 +71,7 @@ mc_report bulk
 # The same through the kprobe fallback (entry probe keeps the arguments).
 "$MC" --unpin
 tap_check tracer-pin-kprobes mc_start --kprobes
+tap_check tracer-uses-kprobes grep -q "tracing (kprobe)" "$MC_DIR/start.log"
 id=$(dimm_add 128M) || { tap_fail hot-add "dimm_add 128M failed"; exit 0; }
 spawn
 bulk=$(mc_q .stats.bulk_pages)
