@@ -35,20 +35,7 @@ fi
 memmap_edges=$(jq '[.edges[] | select(.kind == "memmap" and .dep >= 32 and .host >= 32)] | length' "$J")
 tap_check memmap-edges-between-hotadded test "$memmap_edges" -ge $((N * 3 / 4))
 
-# The tracer's view right after the attempts: what the tests' own processes
-# allocated since the report above counts too.
-refuse=$(offline_refusers $added)
-mc_json "$MC_DIR/head-after.json"
-pinned=$(mc_ids "$MC_DIR/head-after.json" '.hotadded and .pinned')
-metric pinned-blocks "$(echo "$pinned" | wc -w)"
-metric offline-refused "$(echo "$refuse" | wc -w)"
-note "tracer pinned: $pinned"
-note "offline refused: $refuse"
-if [ "$pinned" = "$refuse" ]; then
-	tap_ok pinned-equals-unofflinable "$(echo "$pinned" | wc -w) blocks"
-else
-	tap_fail pinned-equals-unofflinable "tracer: [$pinned] refused: [$refuse]"
-fi
+mc_pinned_equals_refused head $added
 tap_check json-not-full test "$(jq .maps_full "$J")" = false
 
 # Kernel memory of the pinned maps as the kernel accounts it (memlock).

@@ -6,9 +6,35 @@ MC=/mhp/memmap-chains
 MC_DIR=/tmp/chains
 mkdir -p "$MC_DIR"
 
-# mc_start [ARGS...]: fresh pinned state, tracing in the background.
+# mc_start [ARGS...]: fresh pinned state, tracing in the background; with
+# MC_LOAD=1 in the environment (make check-chains) the background load starts
+# as well.
 mc_start() {
-	"$MC" --reset && "$MC" --pin "$@"
+	"$MC" --reset && "$MC" --pin "$@" 2>&1 | tee "$MC_DIR/start.log"
+	[ "${PIPESTATUS[0]}" = 0 ] || return 1
+	[ "${MC_LOAD:-0}" = 1 ] && mc_load_start
+	return 0
+}
+
+# mc_load_start: a slab- and interrupt-heavy background load, so that pages
+# land in hot-added blocks from softirqs (loopback TCP and UDP), hrtimer
+# interrupts, other CPUs and the dentry cache while blocks are hot-added:
+# the cases a tracer miss would come from. Niced, so the test keeps going.
+mc_load_start() {
+	nice -n 10 stress-ng --sock 1 --udp 1 --dentry 1 --hrtimers 1 --timeout 0 \
+		--quiet >/dev/null 2>&1 &
+	MC_LOAD_PID=$!
+	note "background load: stress-ng --sock 1 --udp 1 --dentry 1 --hrtimers 1 (pid $MC_LOAD_PID)"
+}
+
+# mc_load_stop: end the background load before blocks are compared, so that
+# what still pins a block is held, not in flight.
+mc_load_stop() {
+	[ -n "${MC_LOAD_PID:-}" ] || return 0
+	kill -INT "$MC_LOAD_PID" 2>/dev/null
+	wait "$MC_LOAD_PID" 2>/dev/null
+	MC_LOAD_PID=
+	sleep 1
 }
 
 # mc_json FILE: the report as JSON (exit status of the tool).
@@ -79,4 +105,71 @@ mc_report() {
 	"$MC" --summary --dot >"$MC_DIR/$1.dot" || true
 	save_file "$1.json" "$MC_DIR/$1.json" || true
 	save_file "$1.dot" "$MC_DIR/$1.dot" || true
+}
+
+# mc_page_record PFN: the tracer's record of the tracked allocation that
+# covers PFN (key = its first pfn, 2^order pages), as JSON; [] if none.
+mc_page_record() {
+	/mhp/bpftool -j map dump pinned /sys/fs/bpf/memmap-chains/pages 2>/dev/null |
+		jq -c --argjson p "$1" 'if type != "array" then [] else [.[] | (.formatted // .) |
+			select(.key <= $p and .key + pow(2; .value.order) > $p) |
+			{pfn: .key, dep: .value.dep, host: .value.host, kind: .value.kind,
+			 order: .value.order}] end'
+}
+
+# mc_explain BLOCK JSON: where tracer and kernel disagree on BLOCK, print
+# both sides: the tracer's record of the block (from JSON), and each page
+# the kernel dumped while refusing to offline the block (dump_page():
+# "page:... pfn:0x..", its head/flags lines) next to the tracer's record of
+# the allocation covering that page.
+mc_explain() {
+	local blk=$1 json=$2 per lo pfn dump
+	per=$(($(blk_bytes) / 4096))
+	lo=$((blk * per))
+	note "block $blk, tracer: $(jq -c ".blocks[] | select(.id == $blk) |
+		{state, zone, kernel_bytes, self_bytes, hosted_bytes, dependents, pinned, why}" "$json")"
+	for pfn in $(dmesg | grep -o 'pfn:0x[0-9a-f]*' | sed 's/^pfn://' | sort -u); do
+		[ $((pfn)) -ge $lo ] && [ $((pfn)) -lt $((lo + per)) ] || continue
+		dump=$(dmesg | sed 's/^\[[ 0-9.]*\] //' |
+			awk -v p="pfn:$pfn" 'index($0, p) { on = 1 }
+			     on && /^(page:|head:|flags:|page_type:|page dumped because)/ { printf "%s | ", $0 }
+			     on && /^page dumped because/ { exit }')
+		note "block $blk, kernel dumped: ${dump% | }"
+		note "block $blk, tracer's record covering $pfn: $(mc_page_record $((pfn)))"
+	done
+}
+
+# mc_pinned_equals_refused NAME BLOCK...: try to offline each BLOCK, take
+# the tracer's view right after the attempts (what the tests' own processes
+# allocated since counts too) and check that the blocks the tracer calls
+# pinned are exactly those that refused. On a mismatch every block in
+# dispute is explained (mc_explain).
+mc_pinned_equals_refused() {
+	local name=$1 refuse pinned b json=$MC_DIR/$1-after.json
+	shift
+	mc_load_stop
+	refuse=$(offline_refusers "$@")
+	mc_json "$json"
+	save_file "$name-after.json" "$json" || true
+	pinned=$(mc_ids "$json" '.hotadded and .pinned')
+	metric pinned-blocks "$(echo "$pinned" | wc -w)"
+	metric offline-refused "$(echo "$refuse" | wc -w)"
+	note "tracer pinned: [$pinned] (why: $(jq -r '[.blocks[] | select(.hotadded and .pinned) |
+		"\(.id)=\(.why)"] | join(" ")' "$json"))"
+	note "offline refused: [$refuse]"
+	note "page events nested in the tracer's programs: $(jq -c '.stats |
+		{nested_allocs, nested_frees, missed_allocs, missed_frees, online_allocs}' "$json")"
+	tap_check no-page-events-missed test "$(jq '.stats.missed_allocs + .stats.missed_frees' "$json")" = 0
+	if [ "${MC_LOAD:-0}" = 1 ]; then
+		metric nested-page-events "$(jq '.stats.nested_allocs + .stats.nested_frees' "$json")"
+	fi
+	if [ "$pinned" = "$refuse" ]; then
+		tap_ok pinned-equals-unofflinable "$(echo "$pinned" | wc -w) blocks"
+		return 0
+	fi
+	for b in $(printf '%s\n' $pinned $refuse | sort -n | uniq -u); do
+		mc_explain "$b" "$json"
+	done
+	note "tracer stats: $(jq -c .stats "$json")"
+	tap_fail pinned-equals-unofflinable "tracer: [$pinned] refused: [$refuse]"
 }

@@ -41,17 +41,4 @@ else
 	tap_fail first-block-why "block $first hosts memmaps, tracer says why=$why"
 fi
 
-# The tracer's view right after the attempts: what the tests' own processes
-# allocated since the report above counts too.
-refuse=$(offline_refusers $added)
-mc_json "$MC_DIR/tail-after.json"
-pinned=$(mc_ids "$MC_DIR/tail-after.json" '.hotadded and .pinned')
-metric pinned-blocks "$(echo "$pinned" | wc -w)"
-metric offline-refused "$(echo "$refuse" | wc -w)"
-note "tracer pinned: [$pinned] (why: $(jq -r '[.blocks[] | select(.hotadded and .pinned) | "\(.id)=\(.why)"] | join(" ")' "$MC_DIR/tail-after.json"))"
-note "offline refused: [$refuse]"
-if [ "$pinned" = "$refuse" ]; then
-	tap_ok pinned-equals-unofflinable "$(echo "$pinned" | wc -w) blocks"
-else
-	tap_fail pinned-equals-unofflinable "tracer: [$pinned] refused: [$refuse]"
-fi
+mc_pinned_equals_refused tail $added
