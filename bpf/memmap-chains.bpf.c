@@ -457,19 +457,72 @@ static __always_inline __u64 page_to_pfn(const struct page *page)
 {
 	__u64 base = vmemmap, addr = 0;
 
-	/*
-	 * The address as a plain number: the verifier allows no arithmetic
-	 * with an unbounded scalar on a typed (BTF) pointer.
-	 */
-	bpf_probe_read_kernel(&addr, sizeof(addr), &page);
-
 	if (!base) {
 		if (!&vmemmap_base ||
 		    bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base) || !base)
 			return (__u64)-1;
 		vmemmap = base;
 	}
+	/*
+	 * The address as a plain number: the verifier allows no arithmetic
+	 * with an unbounded scalar on a typed (BTF) pointer.
+	 */
+	bpf_probe_read_kernel(&addr, sizeof(addr), &page);
 	return (addr - base) / bpf_core_type_size(struct page);
+}
+
+/*
+ * min_pfn as the address of its struct page, so that the page hooks can
+ * drop a page below every traced block with one comparison, before any
+ * helper call (most pages: boot memory lies below hot-added memory).
+ * Recomputed when min_pfn changes; 0 while nothing is traced.
+ */
+__u64 floor_pfn, floor_page;
+
+static __always_inline __u64 traced_floor_page(void)
+{
+	__u64 lo = min_pfn, base;
+
+	if (lo == floor_pfn)
+		return floor_page;
+	base = vmemmap;
+	if (!base) {
+		if (!&vmemmap_base ||
+		    bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base) || !base)
+			return 0;
+		vmemmap = base;
+	}
+	floor_page = lo ? base + lo * bpf_core_type_size(struct page) : 0;
+	floor_pfn = lo;
+	return floor_page;
+}
+
+/*
+ * Can this event change the tracer's state?  During a hot-add anything can
+ * be attributed; otherwise only a page at or above the lowest traced block,
+ * and for an allocation only an unmovable one.  Everything else returns
+ * here, which is all the always-on cost most page events pay.
+ */
+static __always_inline bool alloc_matters(const struct page *page, int migratetype)
+{
+	__u64 floor;
+
+	if (active)
+		return true;
+	if (migratetype != 0 /* UNMOVABLE */ && migratetype != 2 /* RECLAIMABLE */)
+		return false;
+	floor = traced_floor_page();
+	return floor && (__u64)page >= floor;
+}
+
+static __always_inline bool free_matters(const struct page *page)
+{
+	__u64 floor;
+
+	if (active)
+		return true;
+	floor = traced_floor_page();
+	return floor && (__u64)page >= floor;
 }
 
 static __always_inline void on_page_alloc(void *ctx, struct page *page, __u32 order,
@@ -480,8 +533,6 @@ static __always_inline void on_page_alloc(void *ctx, struct page *page, __u32 or
 	__u64 pfn, bytes, lo = min_pfn;
 	__u32 dep, host, kind;
 
-	if (!active && !lo)
-		return;
 	if (!page)
 		return;
 	pfn = page_to_pfn(page);
@@ -526,8 +577,6 @@ static __always_inline void on_page_free(struct page *page)
 {
 	__u64 pfn, lo = min_pfn;
 
-	if (!active && !lo)
-		return;
 	pfn = page_to_pfn(page);
 	if ((lo && pfn >= lo) || (active && bracket_get()))
 		page_freed(pfn);
@@ -540,34 +589,61 @@ static __always_inline void on_page_free(struct page *page)
  * kernel skips that program for the nested event and only counts a
  * recursion miss.  A missed allocation on a traced block is a pin the tracer
  * never sees; a missed free, one it never drops.  So each hook has a second
- * program on the same tracepoint, attached after the first: it does the
- * work only while the first is running on its CPU (map "running"), which is
- * exactly when the kernel skipped the first.  Events that both miss are
- * counted: recursion misses of the first program minus the nested events
- * the second handled (stats nested_allocs/nested_frees).
+ * program on the same tracepoint, attached after the first, which handles
+ * every event the first did not: the first notes the last few pages it
+ * handled per CPU (map "handled"), the second looks the event's page up
+ * there.  A window before the first program's first instruction or after
+ * its last is covered too, which a "running" flag would leave open.  Events
+ * that both miss (an interrupt nested in the second while it handles a
+ * nested event) are counted: the first program's recursion misses minus the
+ * events the second handled (stats nested_allocs/nested_frees).
  */
+#define MC_RECENT	4
+
+struct mc_recent {
+	__u64 page[MC_RECENT];	/* struct page * of the events handled last */
+	__u32 head;		/* next slot to write */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MC_NR_HOOKS);
 	__type(key, __u32);
-	__type(value, __u32);
-} running SEC(".maps");
+	__type(value, struct mc_recent);
+} handled SEC(".maps");
 
-static __always_inline __u32 *hook_running(__u32 hook)
+static __always_inline void mark_handled(__u32 hook, const struct page *page)
 {
-	return bpf_map_lookup_elem(&running, &hook);
+	struct mc_recent *r = bpf_map_lookup_elem(&handled, &hook);
+
+	if (r)
+		r->page[r->head++ & (MC_RECENT - 1)] = (__u64)page;
+}
+
+/* Did the first program handle this event?  Forgotten once asked. */
+static __always_inline bool was_handled(__u32 hook, const struct page *page)
+{
+	struct mc_recent *r = bpf_map_lookup_elem(&handled, &hook);
+	__u32 i;
+
+	if (!r)
+		return true;
+	for (i = 0; i < MC_RECENT; i++) {
+		if (r->page[i] == (__u64)page) {
+			r->page[i] = 0;
+			return true;
+		}
+	}
+	return false;
 }
 
 SEC("tp_btf/mm_page_alloc")
 int BPF_PROG(mc_page_alloc, struct page *page, unsigned int order, gfp_t gfp, int migratetype)
 {
-	__u32 *run = hook_running(MC_HOOK_ALLOC);
-
-	if (!run)
+	if (!alloc_matters(page, migratetype))
 		return 0;
-	(*run)++;
 	on_page_alloc(ctx, page, order, migratetype);
-	(*run)--;
+	mark_handled(MC_HOOK_ALLOC, page);
 	return 0;
 }
 
@@ -575,9 +651,7 @@ SEC("tp_btf/mm_page_alloc")
 int BPF_PROG(mc_page_alloc_nested, struct page *page, unsigned int order, gfp_t gfp,
 	     int migratetype)
 {
-	__u32 *run = hook_running(MC_HOOK_ALLOC);
-
-	if (!run || !*run)
+	if (!alloc_matters(page, migratetype) || was_handled(MC_HOOK_ALLOC, page))
 		return 0;
 	stat_add(MC_STAT_NESTED_ALLOCS, 1);
 	on_page_alloc(ctx, page, order, migratetype);
@@ -587,22 +661,17 @@ int BPF_PROG(mc_page_alloc_nested, struct page *page, unsigned int order, gfp_t 
 SEC("tp_btf/mm_page_free")
 int BPF_PROG(mc_page_free, struct page *page, unsigned int order)
 {
-	__u32 *run = hook_running(MC_HOOK_FREE);
-
-	if (!run)
+	if (!free_matters(page))
 		return 0;
-	(*run)++;
 	on_page_free(page);
-	(*run)--;
+	mark_handled(MC_HOOK_FREE, page);
 	return 0;
 }
 
 SEC("tp_btf/mm_page_free")
 int BPF_PROG(mc_page_free_nested, struct page *page, unsigned int order)
 {
-	__u32 *run = hook_running(MC_HOOK_FREE);
-
-	if (!run || !*run)
+	if (!free_matters(page) || was_handled(MC_HOOK_FREE, page))
 		return 0;
 	stat_add(MC_STAT_NESTED_FREES, 1);
 	on_page_free(page);

@@ -720,14 +720,14 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 		nr_blks, human(block_size, b1, sizeof(b1)), ntraced, npinned, nedges,
 		kinds[0], kinds[1], kinds[2], mode);
 	if (dropped_total(st))
-		fprintf(f, "WARNING: maps full, records dropped: blocks %llu, edges %llu, pages %llu, threads %llu\n",
+		fprintf(f, "warning: maps full, records dropped: blocks %llu, edges %llu, pages %llu, threads %llu\n",
 			(unsigned long long)st->stats[MC_STAT_DROPPED_BLOCKS],
 			(unsigned long long)st->stats[MC_STAT_DROPPED_EDGES],
 			(unsigned long long)st->stats[MC_STAT_DROPPED_PAGES],
 			(unsigned long long)st->stats[MC_STAT_DROPPED_THREADS]);
 
 	if (st->missed[MC_HOOK_ALLOC] > 0 || st->missed[MC_HOOK_FREE] > 0)
-		fprintf(f, "WARNING: page events missed (nested in interrupts): allocations %lld, "
+		fprintf(f, "warning: page events missed (nested in interrupts): allocations %lld, "
 			"frees %lld; pinned blocks may be incomplete\n",
 			st->missed[MC_HOOK_ALLOC], st->missed[MC_HOOK_FREE]);
 
@@ -1299,12 +1299,6 @@ static int preflight_attach(void)
 	}
 	if (load_kallsyms())
 		return -1;
-	if (access("/sys/kernel/tracing/events/kmem/mm_page_alloc", F_OK) &&
-	    access("/sys/kernel/debug/tracing/events/kmem/mm_page_alloc", F_OK)) {
-		die_msg("tracepoint kmem:mm_page_alloc not found: mount tracefs "
-			"(mount -t tracefs tracefs /sys/kernel/tracing)");
-		return -1;
-	}
 	return 0;
 }
 
