@@ -1,0 +1,117 @@
+#!/bin/bash
+# What the pinned tracer costs everything else (benchmark, not part of
+# make check): every page allocation and free in the VM runs its programs,
+# all the time, while it matters only at hot-add and unplug. Fixed amounts
+# of page-allocation-heavy work run with the tracer pinned and not, in one
+# boot, side by side:
+#   mhp-workload  one allocating round: 64 MiB anonymous memory, 2000 tmpfs
+#                 files (shmem pages, dentries, inodes), 16 MiB of page
+#                 tables, then exit (everything freed);
+#   vm            stress-ng --vm: mmap, touch, munmap a 32 MiB area;
+#   fault         stress-ng --fault: minor and major page faults.
+# A hot-added DIMM is traced first, so the programs are past their early
+# return (no traced block yet) as they are in a VM that uses the tracer:
+# every allocation is checked against the traced range, and kernel pages
+# that land in it are recorded.
+#
+# What is measured: guest CPU time of each run (cpu_window_*, idle excluded)
+# under scripts/guest --icount, i.e. guest instructions, which host load
+# does not change. Order per workload: ROUNDS x (off off on on on on off
+# off); the tracer is pinned and unpinned between samples (its state stays
+# pinned, so the traced block stays traced). Metric per workload:
+# throughput-ratio = median untraced CPU / median traced CPU (1 = free;
+# target at least 0.99), and the same ratio over the three summed.
+# mhp-guest: --mem 1G --maxmem 2G --icount 0 --append "memhp_default_state=online"
+# mhp-timeout: 1800
+. /mhp/lib.sh
+. /mhp/tests/chains-lib.bash
+
+ROUNDS=${ROUNDS:-3}
+WORKLOADS="mhp-workload vm fault"
+
+run_workload() {
+	case "$1" in
+	mhp-workload)
+		/mhp/mhp-workload --anon-mb 64 --files 2000 --tables-mb 16 --procs 1 \
+			--seconds 0 --dir /tmp/cost >/dev/null ;;
+	vm) stress-ng --vm 1 --vm-bytes 32M --vm-ops 64 --quiet ;;
+	fault) stress-ng --fault 1 --fault-ops 2000 --quiet ;;
+	esac
+}
+
+attached() {
+	[ -e /sys/fs/bpf/memmap-chains/links ]
+}
+
+median() {
+	tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 }
+		END { printf "%d\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# sample WORKLOAD: guest CPU ns of one run, -1 on a misread.
+sample() {
+	mkdir -p /tmp/cost
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	nap 1
+	cpu_window_start
+	run_workload "$1" || echo "workload $1 failed" >&2
+	cpu_window_end
+	rm -rf /tmp/cost
+	echo "$CPU_WINDOW_NS"
+}
+
+[ -r /proc/timer_list ] || { tap_fail timer-list "no /proc/timer_list: cannot measure CPU time"; exit 0; }
+cpu_busy_calibrate
+tap_check tracer-pin mc_start
+id=$(dimm_add 128M) || { tap_fail hot-add "dimm_add 128M failed"; exit 0; }
+note "traced block: $(dimm_blocks "$id")"
+"$MC" --unpin
+sleep 2
+
+order=""
+for ((r = 0; r < ROUNDS; r++)); do
+	order="$order off off on on on on off off"
+done
+sum_off=0
+sum_on=0
+for w in $WORKLOADS; do
+	sample "$w" >/dev/null # warm-up
+	off_list=""
+	on_list=""
+	for mode in $order; do
+		if [ "$mode" = on ] && ! attached; then
+			"$MC" --pin >/dev/null || { tap_fail tracer-pin "cannot attach"; exit 0; }
+			sleep 2
+		elif [ "$mode" = off ] && attached; then
+			"$MC" --unpin
+			sleep 2
+		fi
+		for ((try = 0; try < 3; try++)); do
+			cpu=$(sample "$w")
+			[ "$cpu" -ge 0 ] && break
+		done
+		[ "$cpu" -ge 0 ] || { tap_fail cpu-time "3 misreads in a row"; exit 0; }
+		if [ "$mode" = on ]; then on_list="$on_list $cpu"; else off_list="$off_list $cpu"; fi
+	done
+	off_med=$(echo "$off_list" | median)
+	on_med=$(echo "$on_list" | median)
+	sum_off=$((sum_off + off_med))
+	sum_on=$((sum_on + on_med))
+	ratio=$(awk -v a="$off_med" -v b="$on_med" 'BEGIN { printf "%.4f", a / b }')
+	note "$w: untraced CPU us [$(for c in $off_list; do printf ' %d' $((c / 1000)); done) ]," \
+		"traced [$(for c in $on_list; do printf ' %d' $((c / 1000)); done) ]"
+	metric "$w-untraced-median-cpu-us" $((off_med / 1000))
+	metric "$w-traced-median-cpu-us" $((on_med / 1000))
+	metric "$w-throughput-ratio" "$ratio"
+done
+attached && "$MC" --unpin
+ratio=$(awk -v a="$sum_off" -v b="$sum_on" 'BEGIN { printf "%.4f", a / b }')
+metric throughput-ratio "$ratio"
+stats=$("$MC" --summary --json | jq -c '.stats | {kernel_allocs, frees, nested_allocs, nested_frees}')
+note "tracer stats after the runs: $stats"
+if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.99) }'; then
+	tap_ok throughput-within-1pct "untraced/traced guest CPU over the three workloads: $ratio"
+else
+	tap_fail throughput-within-1pct "untraced/traced guest CPU over the three workloads: $ratio"
+fi
