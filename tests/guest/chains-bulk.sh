@@ -48,8 +48,11 @@ metric block-kernel-bytes "$kb"
 note "$NPROC processes: $bulk bulk-allocated pages on traced blocks, block $blk holds $kb kernel bytes"
 tap_check bulk-pages-seen test "$bulk" -gt 0
 mc_load_stop
-refuse=$(offline_refusers "$blk")
+offliner_start
+offline_refusers "$blk"
+refuse=$MC_REFUSED
 pinned=$(mc_q "[.blocks[] | select(.id == $blk and .pinned) | .id] | .[]")
+offliner_stop
 note "block $blk: offline refused: [${refuse}], tracer pinned: [${pinned}]"
 tap_check block-refuses-offline test "$refuse" = "$blk"
 if [ "$pinned" = "$refuse" ]; then

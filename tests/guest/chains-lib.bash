@@ -12,8 +12,44 @@ mkdir -p "$MC_DIR"
 mc_start() {
 	"$MC" --reset && "$MC" --pin "$@" 2>&1 | tee "$MC_DIR/start.log"
 	[ "${PIPESTATUS[0]}" = 0 ] || return 1
-	[ "${MC_LOAD:-0}" = 1 ] && mc_load_start
+	if [ "${MC_LOAD:-0}" = 1 ]; then
+		mc_ftrace_start
+		mc_load_start
+	fi
 	return 0
+}
+
+# mc_ftrace_start: the kernel's own record of page events in hot-added
+# memory (pfn 0x100000 and up: from 4 GiB): kmem:mm_page_alloc (movable
+# ones too: what the tracer skips is wanted here) and kmem:mm_page_free,
+# kept in the trace buffer (32 MiB per CPU, oldest dropped first), so that
+# mc_explain can show a disputed page's history next to the tracer's view.
+# Part of the background load.
+mc_ftrace_start() {
+	local t=/sys/kernel/tracing
+	[ -d $t/events ] || mount -t tracefs tracefs $t 2>/dev/null || return 0
+	echo 32768 >$t/buffer_size_kb
+	echo 'pfn >= 0x100000' >$t/events/kmem/mm_page_alloc/filter
+	echo 'pfn >= 0x100000' >$t/events/kmem/mm_page_free/filter
+	echo 1 >$t/events/kmem/mm_page_alloc/enable
+	echo 1 >$t/events/kmem/mm_page_free/enable
+	MC_FTRACE=$t/trace
+}
+
+# mc_ftrace_history PFN: the recorded events of the allocations that cover
+# PFN (first pfn within 1023 pages below it and order reaching it).
+mc_ftrace_history() {
+	[ -n "${MC_FTRACE:-}" ] || return 0
+	echo 0 >/sys/kernel/tracing/tracing_on
+	awk -v p=$(($1)) '/mm_page_(alloc|free):/ {
+		if (!match($0, /pfn=0x[0-9a-f]+/)) next
+		pfn = 0; h = substr($0, RSTART + 6, RLENGTH - 6)
+		for (i = 1; i <= length(h); i++) pfn = pfn * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+		o = 0; if (match($0, /order=[0-9]+/)) o = substr($0, RSTART + 6, RLENGTH - 6) + 0
+		n = 1; for (i = 0; i < o; i++) n *= 2
+		if (pfn <= p && p < pfn + n) print
+	}' "$MC_FTRACE" | tail -12
+	echo 1 >/sys/kernel/tracing/tracing_on
 }
 
 # mc_load_start: a slab- and interrupt-heavy background load, so that pages
@@ -81,21 +117,70 @@ add_dimms() {
 	done
 }
 
-# offline_refusers BLOCK...: try to offline each block; prints those that
-# refuse. A refusal is retried twice after a pause: with head placement a
-# short-lived process's page table can land in the newest block between the
-# tracer's snapshot and the attempt, and a block it holds only for a moment
-# is not pinned.
-offline_refusers() {
-	local n try
-	for n in "$@"; do
-		[ "$(blk_state "$n")" = offline ] && continue
-		for try in 1 2 3; do
-			blk_offline "$n" && continue 2
-			sleep 0.5
+# The offliner: one helper shell, started before the attempts and kept
+# until the tracer's view has been taken, that writes "offline" to a block's
+# state with bash's builtin echo. A process forked per attempt allocates its
+# task_struct, mm and page tables right then, and with head placement from
+# the newest blocks: make check-chains caught attempts on the newest block
+# refused for an order-3 slab page allocated by the very "sh" writing
+# "offline" and freed 2 s later, before the tracer's view was taken (the
+# kernel's page events, mc_ftrace_history). Nothing in the attempt loop
+# forks: state read with "read", pauses with nap.
+offliner_start() {
+	nap 0 # opens nap's pipe now: its first use forks
+	coproc MC_OFFLINER {
+		while read -r b; do
+			if echo offline 2>/dev/null >"$MHP_SYS_MEM/memory$b/state"; then
+				echo ok
+			else
+				echo refused
+			fi
 		done
-		echo "$n"
-	done | xargs
+	}
+}
+
+offliner_stop() {
+	[ -n "${MC_OFFLINER_PID:-}" ] || return 0
+	kill -KILL "$MC_OFFLINER_PID" 2>/dev/null
+	wait "$MC_OFFLINER_PID" 2>/dev/null
+	MC_OFFLINER_PID=
+}
+
+# offliner_try BLOCK: 0 if BLOCK went offline. offline_pages() retries
+# migration until it succeeds or the writer gets a fatal signal (a page that
+# stays busy, seen once on 6.12): after 60 s the helper is killed and
+# started again, and the block counts as refused.
+offliner_try() {
+	local ans
+	echo "$1" >&"${MC_OFFLINER[1]}"
+	if read -r -t 60 ans <&"${MC_OFFLINER[0]}"; then
+		[ "$ans" = ok ]
+		return
+	fi
+	offliner_stop
+	offliner_start
+	return 1
+}
+
+# offline_refusers BLOCK...: try to offline each block through the
+# offliner (started if it is not running; the caller stops it after taking
+# the tracer's view); sets MC_REFUSED to those that refuse. A refusal is
+# retried twice after a pause: a short-lived process's page table can land
+# in the newest block between the tracer's snapshot and the attempt, and a
+# block it holds only for a moment is not pinned.
+offline_refusers() {
+	local n try state
+	MC_REFUSED=
+	[ -n "${MC_OFFLINER_PID:-}" ] || offliner_start
+	for n in "$@"; do
+		read -r state <"$MHP_SYS_MEM/memory$n/state"
+		[ "$state" = offline ] && continue
+		for try in 1 2 3; do
+			offliner_try "$n" && continue 2
+			nap 0.5
+		done
+		MC_REFUSED="${MC_REFUSED:+$MC_REFUSED }$n"
+	done
 }
 
 # mc_report NAME: text summary to the console, JSON and DOT to the host.
@@ -136,6 +221,9 @@ mc_explain() {
 			     on && /^page dumped because/ { exit }')
 		note "block $blk, kernel dumped: ${dump% | }"
 		note "block $blk, tracer's record covering $pfn: $(mc_page_record $((pfn)))"
+		mc_ftrace_history "$pfn" | while read -r line; do
+			note "block $blk, kernel event covering $pfn: $line"
+		done
 	done
 }
 
@@ -148,8 +236,11 @@ mc_pinned_equals_refused() {
 	local name=$1 refuse pinned b json=$MC_DIR/$1-after.json
 	shift
 	mc_load_stop
-	refuse=$(offline_refusers "$@")
+	offliner_start
+	offline_refusers "$@"
+	refuse=$MC_REFUSED
 	mc_json "$json"
+	offliner_stop
 	save_file "$name-after.json" "$json" || true
 	pinned=$(mc_ids "$json" '.hotadded and .pinned')
 	metric pinned-blocks "$(echo "$pinned" | wc -w)"
