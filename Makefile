@@ -8,7 +8,7 @@
 #   make check           host unit tests + guest tests on both stock kernels
 #   make check-stress    the 30-minute stress test on both stock kernels
 #   make check-chains    memmap-chains' pinned = unofflinable check, 20 times
-#                        per test and kernel under a background load (~50 min)
+#                        per test and kernel under a background load (~35 min)
 #   make demo            the main job: hot-add memory in a stock 6.1 guest and
 #                        show what can be removed again, with and without us
 #   make experiment      reproduce the seeds' results (long; see README)
