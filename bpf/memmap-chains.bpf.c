@@ -453,16 +453,26 @@ extern const void vmemmap_base __ksym __weak;
 /* Its value, read once: it is fixed at boot. */
 __u64 vmemmap;
 
-static __always_inline __u64 page_to_pfn(const struct page *page)
+/* The struct page array's start; 0 if the kernel does not say. */
+static __always_inline __u64 vmemmap_start(void)
 {
-	__u64 base = vmemmap, addr = 0;
+	__u64 base = vmemmap;
 
 	if (!base) {
 		if (!&vmemmap_base ||
-		    bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base) || !base)
-			return (__u64)-1;
+		    bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base))
+			return 0;
 		vmemmap = base;
 	}
+	return base;
+}
+
+static __always_inline __u64 page_to_pfn(const struct page *page)
+{
+	__u64 base = vmemmap_start(), addr = 0;
+
+	if (!base)
+		return (__u64)-1;
 	/*
 	 * The address as a plain number: the verifier allows no arithmetic
 	 * with an unbounded scalar on a typed (BTF) pointer.
@@ -485,13 +495,9 @@ static __always_inline __u64 traced_floor_page(void)
 
 	if (lo == floor_pfn)
 		return floor_page;
-	base = vmemmap;
-	if (!base) {
-		if (!&vmemmap_base ||
-		    bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base) || !base)
-			return 0;
-		vmemmap = base;
-	}
+	base = vmemmap_start();
+	if (!base)
+		return 0;
 	floor_page = lo ? base + lo * bpf_core_type_size(struct page) : 0;
 	floor_pfn = lo;
 	return floor_page;

@@ -66,28 +66,19 @@ bpf_prog_sum() {
 		| .[$f] // 0] | add // 0'
 }
 
-attached() {
-	[ -e /sys/fs/bpf/memmap-chains/links ]
-}
-
-median() {
-	tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 }
-		END { printf "%d\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # sample: one timed add, then the unplug; prints "CPU_NS WALL_US BPF_NS CNT"
 # where BPF_NS/CNT are the tracer's BPF run time and runs during the add
 # (read outside the timed window; the second read also counts its own
 # start-up, so the share errs on the high side).
 sample() {
 	local out id ns us ns0=0 ns1=0 cnt0=0 cnt1=0
-	if attached; then
+	if mc_attached; then
 		ns0=$(bpf_prog_sum run_time_ns)
 		cnt0=$(bpf_prog_sum run_cnt)
 	fi
 	out=$(add_timed) || { tap_fail hot-add "dimm_add ${SIZE_MIB}M: $out"; exit 0; }
 	read -r id ns us <<<"$out"
-	if attached; then
+	if mc_attached; then
 		ns1=$(bpf_prog_sum run_time_ns)
 		cnt1=$(bpf_prog_sum run_cnt)
 	fi
@@ -114,15 +105,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 	order="$order off off on on on on off off"
 done
 for mode in $order; do
-	if [ "$mode" = on ] && ! attached; then
-		sleep 1
-		"$MC" --pin >/dev/null || { tap_fail tracer-pin "cannot attach"; exit 0; }
-		sleep 2
-	elif [ "$mode" = off ] && attached; then
-		sleep 1
-		"$MC" --unpin
-		sleep 2
-	fi
+	mc_switch "$mode" || { tap_fail tracer-pin "cannot attach"; exit 0; }
 	for ((try = 0; try < 3; try++)); do
 		read -r cpu us ns cnt < <(sample)
 		[ -n "$cpu" ] || exit 0
@@ -142,7 +125,7 @@ for mode in $order; do
 		off_wall_list="$off_wall_list $us"
 	fi
 done
-attached && "$MC" --unpin
+mc_switch off
 off_med=$(echo "$off_cpu_list" | median)
 on_med=$(echo "$on_cpu_list" | median)
 ratio=$(awk -v a="$on_med" -v b="$off_med" 'BEGIN { printf "%.4f", a / b }')

@@ -58,7 +58,7 @@ tap_check block-refuses-offline test "$refuse" = "$blk"
 if [ "$pinned" = "$refuse" ]; then
 	tap_ok pinned-equals-unofflinable
 else
-	"$MC" --summary --json >"$MC_DIR/bulk-after.json"
+	mc_json "$MC_DIR/bulk-after.json"
 	mc_explain "$blk" "$MC_DIR/bulk-after.json"
 	tap_fail pinned-equals-unofflinable "tracer: [$pinned] refused: [$refuse]"
 fi

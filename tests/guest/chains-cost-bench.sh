@@ -39,15 +39,6 @@ run_workload() {
 	esac
 }
 
-attached() {
-	[ -e /sys/fs/bpf/memmap-chains/links ]
-}
-
-median() {
-	tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 }
-		END { printf "%d\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # sample WORKLOAD: guest CPU ns of one run, -1 on a misread.
 sample() {
 	mkdir -p /tmp/cost
@@ -66,8 +57,7 @@ cpu_busy_calibrate
 tap_check tracer-pin mc_start
 id=$(dimm_add 128M) || { tap_fail hot-add "dimm_add 128M failed"; exit 0; }
 note "traced block: $(dimm_blocks "$id")"
-"$MC" --unpin
-sleep 2
+mc_switch off
 
 order=""
 for ((r = 0; r < ROUNDS; r++)); do
@@ -80,13 +70,7 @@ for w in $WORKLOADS; do
 	off_list=""
 	on_list=""
 	for mode in $order; do
-		if [ "$mode" = on ] && ! attached; then
-			"$MC" --pin >/dev/null || { tap_fail tracer-pin "cannot attach"; exit 0; }
-			sleep 2
-		elif [ "$mode" = off ] && attached; then
-			"$MC" --unpin
-			sleep 2
-		fi
+		mc_switch "$mode" || { tap_fail tracer-pin "cannot attach"; exit 0; }
 		for ((try = 0; try < 3; try++)); do
 			cpu=$(sample "$w")
 			[ "$cpu" -ge 0 ] && break
@@ -105,7 +89,7 @@ for w in $WORKLOADS; do
 	metric "$w-traced-median-cpu-us" $((on_med / 1000))
 	metric "$w-throughput-ratio" "$ratio"
 done
-attached && "$MC" --unpin
+mc_switch off
 ratio=$(awk -v a="$sum_off" -v b="$sum_on" 'BEGIN { printf "%.4f", a / b }')
 metric throughput-ratio "$ratio"
 stats=$("$MC" --summary --json | jq -c '.stats | {kernel_allocs, frees, nested_allocs, nested_frees}')

@@ -73,6 +73,33 @@ mc_load_stop() {
 	sleep 1
 }
 
+# mc_attached: the tracer's links are pinned (it is tracing).
+mc_attached() {
+	[ -e /sys/fs/bpf/memmap-chains/links ]
+}
+
+# mc_switch on|off: pin or unpin the tracer's links (its state stays) if it
+# is not that way yet. With the guest idle and a pause after: under TCG a
+# detach that unpatched the kmem tracepoints while another vCPU ran them
+# once ended in an "Oops: int3", an effect of the emulated text patching.
+mc_switch() {
+	if [ "$1" = on ] && ! mc_attached; then
+		sleep 1
+		"$MC" --pin >/dev/null || return 1
+		sleep 2
+	elif [ "$1" = off ] && mc_attached; then
+		sleep 1
+		"$MC" --unpin
+		sleep 2
+	fi
+}
+
+# median: the median of the whitespace-separated integers on stdin.
+median() {
+	tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 }
+		END { printf "%d\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # mc_json FILE: the report as JSON (exit status of the tool).
 mc_json() {
 	"$MC" --summary --json >"$1"
