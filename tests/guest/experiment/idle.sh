@@ -39,6 +39,7 @@ save_file added.txt /tmp/added.txt
 exp_module_save added
 
 exp_shrink "$KIND" "$UNIT_MIB"
+exp_conversions_metrics
 exp_blockmap /tmp/left.txt
 left=$(wc -l </tmp/left.txt)
 save_file left.txt /tmp/left.txt

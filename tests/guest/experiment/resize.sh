@@ -76,5 +76,6 @@ for want in $STEPS_MIB; do
 done
 metric steps "$i"
 exp_counts_metrics total
+exp_conversions_metrics
 exp_module_save end
 tap_ok resize "$i steps"

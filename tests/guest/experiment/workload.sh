@@ -58,10 +58,7 @@ exp_module_save added
 
 exp_shrink "$KIND" "$UNIT_MIB"
 # The adaptive policy's conversions, workload and unplug together.
-if grep -q '^adaptive_to_kernel:' $EXP_DEBUGFS/summary 2>/dev/null; then
-	metric adaptive-to-kernel "$(awk '$1 == "adaptive_to_kernel:" { print $2 }' $EXP_DEBUGFS/summary)"
-	metric adaptive-to-movable "$(awk '$1 == "adaptive_to_movable:" { print $2 }' $EXP_DEBUGFS/summary)"
-fi
+exp_conversions_metrics
 exp_blockmap /tmp/left.txt
 left=$(wc -l </tmp/left.txt)
 save_file left.txt /tmp/left.txt
