@@ -224,6 +224,11 @@ mhp_unload() {
 	rmmod mhp_online
 }
 
+# mhp_summary KEY: KEY's value in the module's debugfs summary.
+mhp_summary() {
+	awk -v k="$1:" '$1 == k { print $2 }' /sys/kernel/debug/mhp_online/summary
+}
+
 # kmod_load NAME: a stock module and what it needs, in order (/mhp/modules/order).
 kmod_load() {
 	local name=$1 list m

@@ -13,16 +13,15 @@ set -u
 
 MP=/sys/module/mhp_online/parameters
 DBG=/sys/kernel/debug/mhp_online
-summary() { awk -v k="$1:" '$1 == k { print $2 }' $DBG/summary; }
 write() { echo "$2" >"$MP/$1"; } 2>/dev/null
 
 tap_check block-size-2g test "$(cat "$MHP_SYS_MEM/block_size_bytes")" = 80000000
 tap_check insmod-with-params mhp_load placement=head zone_policy=ratio ratio=301
-tap_check granule-fitted-to-block test "$(summary granule_pages)" -eq $((2 << 30 >> 12))
+tap_check granule-fitted-to-block test "$(mhp_summary granule_pages)" -eq $((2 << 30 >> 12))
 tap_check granule-below-block-refused fails write granule_mb 1024
 tap_check granule-kept test "$(cat $MP/granule_mb)" = 2048
 tap_check granule-4g-accepted write granule_mb 4096
-tap_check granule-4g-set test "$(summary granule_pages)" -eq $((4 << 30 >> 12))
+tap_check granule-4g-set test "$(mhp_summary granule_pages)" -eq $((4 << 30 >> 12))
 tap_check placement-tail-accepted write placement tail
 
 id=$(dimm_add 2G) || { tap_fail dimm-add "QMP hot-add failed"; exit 0; }

@@ -14,7 +14,6 @@
 set -u
 
 DBG=/sys/kernel/debug/mhp_online
-summary() { awk -v k="$1:" '$1 == k { print $2 }' $DBG/summary; }
 memtotal() { awk '/MemTotal/ { print $2 }' /proc/meminfo; }
 
 # Pages the callback gets per block: all of it, or less its own memmap.
@@ -45,7 +44,7 @@ for n in "${blocks[@]}"; do blk_offline "$n"; done
 base_counts=$(zone_counts)
 
 tap_check load mhp_load zone_policy=off
-tap_check callback-held test "$(summary callback)" = held
+tap_check callback-held test "$(mhp_summary callback)" = held
 tap_check debugfs-files test -r $DBG/blocks -a -r $DBG/decisions -a -r $DBG/summary
 
 # Blocks 0,1 with tail, 2,3 with head; all MOVABLE so offline always works.
@@ -83,9 +82,9 @@ check_rows() {
 	return $bad
 }
 tap_check blocks-match-sysfs-online check_rows online
-tap_check summary-pages test "$(summary pages_tail)" -eq $((2 * online_pages)) -a \
-	"$(summary pages_head)" -eq $((2 * online_pages))
-tap_check no-untracked-pages test "$(summary pages_untracked)" -eq 0
+tap_check summary-pages test "$(mhp_summary pages_tail)" -eq $((2 * online_pages)) -a \
+	"$(mhp_summary pages_head)" -eq $((2 * online_pages))
+tap_check no-untracked-pages test "$(mhp_summary pages_untracked)" -eq 0
 
 offl=0
 for n in "${blocks[@]}"; do blk_offline "$n" && offl=$((offl + 1)); done
@@ -95,9 +94,9 @@ tap_check counts-back test "$(zone_counts)" = "$base_counts"
 
 # A driver that needs the callback loads: we step aside, then take it back.
 if kmod_load virtio_mem; then
-	tap_check aside-for-virtio-mem test "$(summary callback)" = aside
+	tap_check aside-for-virtio-mem test "$(mhp_summary callback)" = aside
 	rmmod virtio_mem
-	tap_check taken-back test "$(summary callback)" = held
+	tap_check taken-back test "$(mhp_summary callback)" = held
 else
 	tap_fail aside-for-virtio-mem "insmod virtio_mem failed"
 fi

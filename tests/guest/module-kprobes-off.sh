@@ -11,7 +11,6 @@ set -u
 
 KP=/sys/kernel/debug/kprobes/enabled
 DBG=/sys/kernel/debug/mhp_online
-summary() { awk -v k="$1:" '$1 == k { print $2 }' $DBG/summary; }
 logged() { grep -c "^[0-9]* $1 " $DBG/decisions; }
 dmesg_has() { dmesg | grep -q "$1"; }
 dmesg_count() { dmesg | grep -c "$1"; }
@@ -22,7 +21,7 @@ read -r -a blocks < <(dimm_blocks "$id" | xargs)
 
 echo 0 >$KP
 tap_check loads-with-kprobes-off mhp_load
-tap_check summary-says-disarmed test "$(summary zone_probe)" = disarmed
+tap_check summary-says-disarmed test "$(mhp_summary zone_probe)" = disarmed
 tap_check load-logged dmesg_has 'kprobes are disabled'
 blk_online "${blocks[0]}"
 tap_check block-online test "$(blk_state "${blocks[0]}")" = online
@@ -30,7 +29,7 @@ tap_check not-decided test "$(logged "${blocks[0]}")" -eq 0
 tap_check still-placed test "$(placed "${blocks[0]}")" = tail
 
 echo 1 >$KP
-tap_check summary-says-armed test "$(summary zone_probe)" = armed
+tap_check summary-says-armed test "$(mhp_summary zone_probe)" = armed
 blk_online "${blocks[1]}"
 tap_check decided-again test "$(logged "${blocks[1]}")" -eq 1
 tap_check enabled-logged dmesg_has 'kprobes are enabled again'

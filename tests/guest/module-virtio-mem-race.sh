@@ -11,9 +11,7 @@
 . /mhp/lib.sh
 set -u
 
-DBG=/sys/kernel/debug/mhp_online
 VM=/sys/bus/virtio/drivers/virtio_mem
-summary() { awk -v k="$1:" '$1 == k { print $2 }' $DBG/summary; }
 memtotal() { awk '/MemTotal/ { print $2 }' /proc/meminfo; }
 bound() {
 	local d
@@ -38,9 +36,9 @@ for ((r = 0; r < rounds; r++)); do
 	fi
 	wait $a && wait $b && loaded=$((loaded + 1))
 	wait_for 30 bound && binds=$((binds + 1))
-	[ "$(summary callback)" = aside ] && aside=$((aside + 1))
+	[ "$(mhp_summary callback)" = aside ] && aside=$((aside + 1))
 	rmmod virtio_mem
-	[ "$(summary callback)" = held ] && back=$((back + 1))
+	[ "$(mhp_summary callback)" = held ] && back=$((back + 1))
 	mhp_unload && unloads=$((unloads + 1))
 done
 note "$rounds rounds: $loaded both loaded, $binds device bound, $aside aside, $back callback back, $unloads unloads"

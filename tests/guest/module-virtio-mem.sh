@@ -13,7 +13,6 @@
 . /mhp/lib.sh
 
 DBG=/sys/kernel/debug/mhp_online
-summary() { awk -v k="$1:" '$1 == k { print $2 }' $DBG/summary; }
 memtotal() { awk '/MemTotal/ { print $2 }' /proc/meminfo; }
 
 # resize SIZE NAME: ask the device for SIZE, expect it plugged and MemTotal up.
@@ -30,10 +29,10 @@ resize() {
 
 # 1. module first
 mhp_load || { tap_fail load "insmod failed"; exit 0; }
-tap_check module-first-holds-callback test "$(summary callback)" = held
+tap_check module-first-holds-callback test "$(mhp_summary callback)" = held
 kmod_load virtio_mem || { tap_fail load-virtio-mem "insmod virtio_mem failed"; exit 0; }
 tap_check virtio-mem-probes host vmem-wait vm0 256M 90
-tap_check module-stepped-aside test "$(summary callback)" = aside
+tap_check module-stepped-aside test "$(mhp_summary callback)" = aside
 resize 768M virtio-mem-after-module-resizes
 tap_check module-still-loaded test -d /sys/module/mhp_online
 tap_check decisions-for-dynamic-group grep -q " dynamic " $DBG/decisions
@@ -43,8 +42,8 @@ tap_check unload-while-aside mhp_unload
 # 2. virtio_mem first
 dmesg -c >/dev/null
 tap_check module-loads-beside-virtio-mem mhp_load
-tap_check summary-says-aside test "$(summary callback)" = aside
-tap_check summary-names-virtio-mem test "$(summary callback_aside_for)" = virtio_mem
+tap_check summary-says-aside test "$(mhp_summary callback)" = aside
+tap_check summary-names-virtio-mem test "$(mhp_summary callback_aside_for)" = virtio_mem
 log_says() { dmesg | grep -q "$1"; }
 tap_check log-says-left-to-it log_says "virtio_mem is loaded: online_page callback left to it"
 resize 1280M virtio-mem-before-module-resizes

@@ -26,7 +26,6 @@
 
 MP=/sys/module/mhp_online/parameters
 DBG=/sys/kernel/debug/mhp_online
-summary() { awk -v k="$1:" '$1 == k { print $2 }' $DBG/summary; }
 
 # conversions DIR: decision-log lines of conversions in DIR (Kernel|Movable).
 conversions() {
@@ -63,8 +62,8 @@ all_refuse_offline() {
 echo -1000 >/proc/self/oom_score_adj
 mhp_load zone_policy=adaptive kernel_headroom_mb=32 adaptive_calm_s=3 ||
 	{ tap_fail load "insmod failed"; exit 0; }
-tap_check summary-adaptive test "$(summary zone_policy)" = adaptive
-tap_check watcher-can-convert test "$(summary adaptive_converts)" = yes
+tap_check summary-adaptive test "$(mhp_summary zone_policy)" = adaptive
+tap_check watcher-can-convert test "$(mhp_summary adaptive_converts)" = yes
 
 # The lowest DIMM: onlined explicitly, online_movable.
 explicit=$(dimm_add 256M) || { tap_fail dimm-add "hot-add failed"; exit 0; }
@@ -104,13 +103,13 @@ else
 	tap_check stuck-refusal-logged true
 	tap_check stuck-really-unmovable true
 fi
-tap_check counted test "$(summary adaptive_to_kernel)" -ge 2 -a "$(summary adaptive_to_movable)" -ge 1
-metric adaptive-to-kernel-step1 "$(summary adaptive_to_kernel)"
-metric adaptive-to-movable-step1 "$(summary adaptive_to_movable)"
+tap_check counted test "$(mhp_summary adaptive_to_kernel)" -ge 2 -a "$(mhp_summary adaptive_to_movable)" -ge 1
+metric adaptive-to-kernel-step1 "$(mhp_summary adaptive_to_kernel)"
+metric adaptive-to-movable-step1 "$(mhp_summary adaptive_to_movable)"
 
 # 3. A job that needs kernel memory beyond the boot memory.
 oom0=$(oom_kills)
-tk0=$(summary adaptive_to_kernel)
+tk0=$(mhp_summary adaptive_to_kernel)
 mkdir -p /mnt/r
 mount -t ramfs none /mnt/r
 goal=$(($(headroom_mb) + 300))
@@ -120,13 +119,13 @@ while [ $got -lt $goal ]; do
 	got=$((got + 8))
 	nap 0.05
 done
-note "ramfs job: $got of $goal MiB, $(($(summary adaptive_to_kernel) - tk0)) blocks converted for it, headroom $(headroom_mb) MiB"
+note "ramfs job: $got of $goal MiB, $(($(mhp_summary adaptive_to_kernel) - tk0)) blocks converted for it, headroom $(headroom_mb) MiB"
 tap_check job-completes test "$got" -ge "$goal"
-tap_check job-converted test "$(summary adaptive_to_kernel)" -gt "$tk0"
+tap_check job-converted test "$(mhp_summary adaptive_to_kernel)" -gt "$tk0"
 tap_check job-no-oom test "$(oom_kills)" -eq "$oom0"
 tap_check explicit-untouched-under-pressure test "$(blk_zone "${xblocks[0]}")" = Movable
 metric adaptive-job-mib "$got"
-metric adaptive-job-conversions $(($(summary adaptive_to_kernel) - tk0))
+metric adaptive-job-conversions $(($(mhp_summary adaptive_to_kernel) - tk0))
 rm -f /mnt/r/*
 umount /mnt/r
 
@@ -139,7 +138,7 @@ host dimm-del "$last" 60 >/tmp/del.out 2>&1
 del_rc=$?
 note "device_del $last during conversions: rc $del_rc $(cat /tmp/del.out)"
 tap_check dimm-del-during-conversions test $del_rc -eq 0
-tap_check nothing-stranded test "$(summary adaptive_stranded)" -eq 0
+tap_check nothing-stranded test "$(mhp_summary adaptive_stranded)" -eq 0
 
 # 5. rmmod while the watcher converts (the headroom is still far too high).
 echo "$(($(headroom_mb) + 300))" >$MP/kernel_headroom_mb
