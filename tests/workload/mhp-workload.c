@@ -13,7 +13,11 @@
  *    the workload.
  * The work is split over worker processes so the OOM killer can pick one;
  * the parent reports how many workers were killed, and how much of each
- * kind the workers really got, as one "key=value" line.
+ * kind the workers really got, as one "key=value" line. Its throughput is
+ * the pages the workers wrote (anonymous pages rewritten, file pages
+ * written) per second: a zone policy that starves the kernel, or migrates
+ * under the workload's feet, shows up there. Workers count into a shared
+ * page, so a killed worker's work still counts.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,12 +63,18 @@ static void mhp_usage(FILE *f)
 		"Allocates anonymous memory, tmpfs files (dentry/inode slab) and page\n"
 		"tables, split over --procs workers, keeps rewriting until --seconds\n"
 		"have passed (the first round, which allocates, always completes), then\n"
-		"prints: workload anon_mb=.. files=.. tables_mb=.. killed=.. failed=..\n"
+		"prints: workload anon_mb=.. files=.. tables_mb=.. procs=.. seconds=..\n"
+		"        killed=.. failed=.. pages=.. pages_per_s=..\n"
+		"(pages: 4 KiB pages the workers wrote, anonymous and file)\n"
 		"Exit 0 when every worker finished, 3 when any was killed or failed.\n");
 }
 
-/* One worker's share; returns 0, or 1 when an allocation was refused. */
-static int mhp_worker(const struct mhp_workload *w, unsigned int id)
+/*
+ * One worker's share; returns 0, or 1 when an allocation was refused.
+ * Counts the pages it writes in *pages (shared with the parent).
+ */
+static int mhp_worker(const struct mhp_workload *w, unsigned int id,
+		      volatile unsigned long *pages)
 {
 	unsigned long anon = (w->anon_mb << 20) / w->procs;
 	unsigned long files = w->files / w->procs;
@@ -104,6 +114,7 @@ static int mhp_worker(const struct mhp_workload *w, unsigned int id)
 		 */
 		for (i = 0; i < anon; i += MHP_PAGE) {
 			a[i] = (unsigned char)(i + round);
+			(*pages)++;
 			if (round && !(i & MHP_CHECK_MASK) && mhp_now() >= end)
 				return 0;
 		}
@@ -119,6 +130,7 @@ static int mhp_worker(const struct mhp_workload *w, unsigned int id)
 				return 1;
 			}
 			close(fd);
+			(*pages)++;
 			/* Churn the slab: the other generation's name goes. */
 			snprintf(path, sizeof(path), "%s/w%u/f%lu.%lu", w->dir,
 				 id, i, (round + 1) & 1);
@@ -143,6 +155,9 @@ int main(int argc, char **argv)
 	};
 	struct mhp_workload w = { 64, 1000, 8, 4, 10, "/tmp/mhp-workload" };
 	unsigned int i, killed = 0, failed = 0;
+	volatile unsigned long *pages;
+	unsigned long total = 0;
+	double start, secs;
 	char *end;
 	int c, status;
 	pid_t pid;
@@ -184,6 +199,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mhp-workload: %s: %s\n", w.dir, strerror(errno));
 		return 2;
 	}
+	/* One counter per worker, each on its own cache line. */
+	pages = mmap(NULL, (size_t)w.procs * 64, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (pages == MAP_FAILED) {
+		fprintf(stderr, "mhp-workload: counters: %s\n", strerror(errno));
+		return 2;
+	}
+	start = mhp_now();
 	for (i = 0; i < w.procs; i++) {
 		pid = fork();
 		if (pid < 0) {
@@ -191,7 +214,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (pid == 0)
-			_exit(mhp_worker(&w, i));
+			_exit(mhp_worker(&w, i, pages + i * 8));
 	}
 	while ((pid = wait(&status)) > 0) {
 		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
@@ -199,7 +222,11 @@ int main(int argc, char **argv)
 		else if (!WIFEXITED(status) || WEXITSTATUS(status))
 			failed++;
 	}
-	printf("workload anon_mb=%lu files=%lu tables_mb=%lu procs=%u seconds=%u killed=%u failed=%u\n",
-	       w.anon_mb, w.files, w.tables_mb, w.procs, w.seconds, killed, failed);
+	secs = mhp_now() - start;
+	for (i = 0; i < w.procs; i++)
+		total += pages[i * 8];
+	printf("workload anon_mb=%lu files=%lu tables_mb=%lu procs=%u seconds=%u killed=%u failed=%u pages=%lu pages_per_s=%.0f\n",
+	       w.anon_mb, w.files, w.tables_mb, w.procs, w.seconds, killed,
+	       failed, total, secs > 0 ? total / secs : 0.0);
 	return killed || failed ? 3 : 0;
 }

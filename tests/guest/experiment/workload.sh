@@ -46,6 +46,8 @@ metric workload-rc "$wl_rc"
 note "$(tail -1 /tmp/wl.out)"
 wl_killed=$(sed -n 's/.*killed=\([0-9]*\).*/\1/p' /tmp/wl.out)
 wl_failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' /tmp/wl.out)
+wl_rate=$(sed -n 's/.*pages_per_s=\([0-9]*\).*/\1/p' /tmp/wl.out)
+[ -z "$wl_rate" ] || metric workload-pages-per-s "$wl_rate"
 metric workload-killed "${wl_killed:-0}"
 metric workload-failed "${wl_failed:-0}"
 metric oom-kills $(($(oom_kills) - oom0))
