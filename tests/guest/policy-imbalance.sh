@@ -3,17 +3,31 @@
 # runs a job that needs kernel memory: inodes and dentries of many tmpfs
 # files (slab) and 768 MiB of ramfs pages (ramfs asks for GFP_HIGHUSER: not
 # movable, not reclaimable, so like page tables and slab it can only use the
-# kernel zones). Twice in the same guest: first with every hot-added block
-# onlined to ZONE_MOVABLE (what "online_movable" auto-onlining does), then,
-# after unplugging those DIMMs, with the same DIMMs onlined by our policy
-# (defaults: ratio 301, granule 1 GiB).
-# The job takes kernel memory in 16 MiB steps and stops while the kernel
-# zones still have 32 MiB above their high watermark: going on would end in
-# the OOM killer (whose report would fail the run) with gigabytes free in
-# ZONE_MOVABLE. Outcome: all-movable starves, ours completes; both reported
-# as metrics.
-# mhp-guest: --mem 512M --maxmem 5G --append "memhp_default_state=offline"
-# mhp-timeout: 420
+# kernel zones). Three times in the same guest, with 8 fresh DIMMs each:
+#  1. every hot-added block onlined to ZONE_MOVABLE (what "online_movable"
+#     auto-onlining does); the DIMMs are unplugged afterwards;
+#  2. blocks onlined as plain "online" with zone_policy=adaptive (defaults):
+#     MOVABLE first, blocks converted to the kernel zone as the job needs
+#     them and back once it has ended; then as many DIMMs as possible are
+#     unplugged;
+#  3. the same with zone_policy=ratio (defaults: ratio 301, granule 1 GiB).
+# Adaptive runs before ratio on purpose: DIMMs it cannot unplug stay in
+# the guest as kernel memory, which only helps the ratio phase (more room
+# for the job and, by the ratio, for MOVABLE blocks), so the order does not
+# help "adaptive removes at least as many".
+# The job takes kernel memory in 16 MiB steps; when the kernel zones are
+# down to 32 MiB above their high watermark it waits up to 10 s for more
+# (a conversion in flight) and then stops: going on would end in the OOM
+# killer (whose report would fail the run) with gigabytes free in
+# ZONE_MOVABLE. Checked: all-movable starves, both policies complete, the
+# adaptive one by converting blocks to the kernel zone. Reported as metrics
+# (not checked): the DIMMs each policy lets go after the job. The adaptive
+# policy needs about 5 blocks of kernel memory here, more than one 4-block
+# DIMM, and each converted block keeps a few long-lived kernel pages (page
+# tables, slab) from the burst, so it can end one DIMM behind the ratio,
+# whose 24 kernel-zone blocks keep such pages in the first DIMM.
+# mhp-guest: --mem 512M --maxmem 9G --append "memhp_default_state=offline"
+# mhp-timeout: 900
 . /mhp/lib.sh
 
 DIMMS=8
@@ -48,6 +62,17 @@ add_dimms() {
 	done
 }
 
+# kernel_room: the kernel zones have room for two more chunks, now or
+# within 10 s.
+kernel_room() {
+	local tries
+	for ((tries = 0; tries < 50; tries++)); do
+		[ "$(zone_free_mb kernel)" -ge $((2 * CHUNK_MB)) ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # workload: the kernel-memory job; prints the MiB of ramfs it got.
 workload() {
 	local i got=0
@@ -57,7 +82,7 @@ workload() {
 		: >/mnt/t/f$i
 	done
 	while [ $got -lt $GOAL_MB ]; do
-		[ "$(zone_free_mb kernel)" -ge $((2 * CHUNK_MB)) ] || break
+		kernel_room || break
 		dd if=/dev/zero of=/mnt/r/c$got bs=1M count=$CHUNK_MB 2>/dev/null || break
 		got=$((got + CHUNK_MB))
 	done
@@ -86,24 +111,91 @@ left=$(unplug_dimms $ids)
 [ -z "$left" ] || note "DIMMs not unplugged after phase 1: $left"
 tap_check phase1-dimms-unplugged test -z "$left"
 
-note "phase 2: the same DIMMs onlined by mhp_online's policy"
-mhp_load zone_policy=ratio || { tap_fail load-module "insmod failed"; exit 0; }
-add_dimms online >/dev/null || { tap_fail phase2-add-dimms "hot-add failed"; exit 0; }
-b_movable=$(hotadded_count Movable)
-b_normal=$(hotadded_count Normal)
-b_got=$(workload)
-b_kfree=$(zone_free_mb kernel)
-b_mfree=$(zone_free_mb movable)
-note "policy: $b_movable Movable / $b_normal Normal blocks; job got $b_got of $GOAL_MB MiB kernel memory; kernel zones $b_kfree MiB free, ZONE_MOVABLE $b_mfree MiB free"
-workload_end
+# in_dimms ZONE ID...: online blocks of the DIMMs ID... in ZONE.
+in_dimms() {
+	local zone=$1 id n count=0
+	shift
+	for id in "$@"; do
+		for n in $(dimm_blocks "$id"); do
+			[ "$(blk_state "$n")" = online ] && [ "$(blk_zone "$n")" = "$zone" ] &&
+				count=$((count + 1))
+		done
+	done
+	echo $count
+}
+
+# settle ID...: give the adaptive policy the time it takes to give blocks
+# back after the job (adaptive_calm_s, then one conversion after another),
+# as a hypervisor waits before asking for the memory: until none of the
+# DIMMs' blocks is in the kernel zone, or nothing changed for 20 s.
+settle() {
+	local last now quiet=0
+	last=$(in_dimms Normal "$@")
+	while [ "$last" -gt 0 ] && [ $quiet -lt 20 ]; do
+		sleep 1
+		now=$(in_dimms Normal "$@")
+		if [ "$now" = "$last" ]; then
+			quiet=$((quiet + 1))
+		else
+			quiet=0
+			last=$now
+		fi
+	done
+}
+
+# policy_phase NAME: hot-add the DIMMs onlined by the loaded policy, run the
+# job, end it, unplug; sets got, movable and normal (the DIMMs' blocks at
+# the end of the job) and left (DIMMs that stay).
+policy_phase() {
+	local name=$1 ids kfree mfree
+	ids=$(add_dimms online) || { tap_fail "$name-add-dimms" "hot-add failed"; exit 0; }
+	got=$(workload)
+	# shellcheck disable=SC2086
+	movable=$(in_dimms Movable $ids)
+	# shellcheck disable=SC2086
+	normal=$(in_dimms Normal $ids)
+	kfree=$(zone_free_mb kernel)
+	mfree=$(zone_free_mb movable)
+	note "$name: job got $got of $GOAL_MB MiB kernel memory; $movable Movable / $normal Normal blocks; kernel zones $kfree MiB free, ZONE_MOVABLE $mfree MiB free"
+	workload_end
+	# shellcheck disable=SC2086
+	settle $ids
+	# shellcheck disable=SC2086
+	left=$(unplug_dimms $ids | wc -l)
+	note "$name: $((DIMMS - left)) of $DIMMS DIMMs unplugged after the job"
+}
+
+note "phase 2: the same DIMMs onlined by zone_policy=adaptive"
+mhp_load zone_policy=adaptive || { tap_fail load-module "insmod failed"; exit 0; }
+policy_phase adaptive
+c_got=$got c_movable=$movable c_normal=$normal c_left=$left
+c_to_kernel=$(mhp_summary adaptive_to_kernel)
+c_to_movable=$(mhp_summary adaptive_to_movable)
+save_file adaptive-decisions.txt /sys/kernel/debug/mhp_online/decisions
+
+note "phase 3: the same DIMMs onlined by zone_policy=ratio"
+echo ratio >/sys/module/mhp_online/parameters/zone_policy ||
+	{ tap_fail ratio-policy "zone_policy=ratio refused"; exit 0; }
+policy_phase ratio
+b_got=$got b_movable=$movable b_normal=$normal b_left=$left
 
 metric imbalance-allmovable-kernel-mib "$a_got"
 metric imbalance-allmovable-movable-free-mib "$a_mfree"
 metric imbalance-policy-kernel-mib "$b_got"
 metric imbalance-policy-movable-blocks "$b_movable"
 metric imbalance-policy-normal-blocks "$b_normal"
+metric imbalance-policy-dimms-removed $((DIMMS - b_left))
+metric imbalance-adaptive-kernel-mib "$c_got"
+metric imbalance-adaptive-movable-blocks "$c_movable"
+metric imbalance-adaptive-normal-blocks "$c_normal"
+metric imbalance-adaptive-dimms-removed $((DIMMS - c_left))
+metric imbalance-adaptive-to-kernel "$c_to_kernel"
+metric imbalance-adaptive-to-movable "$c_to_movable"
 tap_check allmovable-all-blocks-movable test "$a_normal" -eq 0 -a "$a_movable" -eq $((DIMMS * DIMM_MB * 1048576 / $(blk_bytes)))
 tap_check allmovable-starves-kernel test "$a_got" -lt $GOAL_MB
 tap_check policy-feeds-kernel test "$b_got" -eq $GOAL_MB
 tap_check policy-still-gives-movable test "$b_movable" -gt 0
+tap_check adaptive-feeds-kernel test "$c_got" -eq $GOAL_MB
+tap_check adaptive-converted-to-kernel test "$c_to_kernel" -gt 0
+note "DIMMs unplugged after the job: adaptive $((DIMMS - c_left)) of $DIMMS ($c_to_kernel blocks to the kernel zone, $c_to_movable back), ratio $((DIMMS - b_left)) of $DIMMS"
 lsmem
