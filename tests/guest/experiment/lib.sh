@@ -215,7 +215,7 @@ exp_module_save() {
 # exp_conversions_metrics: the adaptive policy's conversions so far, each
 # way, when the module runs it.
 exp_conversions_metrics() {
-	grep -q '^adaptive_to_kernel:' $EXP_DEBUGFS/summary 2>/dev/null || return 0
+	grep -q '^zone_policy: adaptive' $EXP_DEBUGFS/summary 2>/dev/null || return 0
 	metric adaptive-to-kernel "$(awk '$1 == "adaptive_to_kernel:" { print $2 }' $EXP_DEBUGFS/summary)"
 	metric adaptive-to-movable "$(awk '$1 == "adaptive_to_movable:" { print $2 }' $EXP_DEBUGFS/summary)"
 }
