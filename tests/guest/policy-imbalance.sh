@@ -26,6 +26,9 @@
 # DIMM, and each converted block keeps a few long-lived kernel pages (page
 # tables, slab) from the burst, so it can end one DIMM behind the ratio,
 # whose 24 kernel-zone blocks keep such pages in the first DIMM.
+# IMB_DROP_CACHES=1 (tests/run --env): drop the page cache and reclaimable
+# slab after each policy's job, to measure whether reclaimable memory is
+# what keeps blocks in the kernel zone.
 # mhp-guest: --mem 512M --maxmem 9G --append "memhp_default_state=offline"
 # mhp-timeout: 900
 . /mhp/lib.sh
@@ -158,6 +161,7 @@ policy_phase() {
 	mfree=$(zone_free_mb movable)
 	note "$name: job got $got of $GOAL_MB MiB kernel memory; $movable Movable / $normal Normal blocks; kernel zones $kfree MiB free, ZONE_MOVABLE $mfree MiB free"
 	workload_end
+	[ "${IMB_DROP_CACHES:-0}" = 1 ] && echo 3 >/proc/sys/vm/drop_caches
 	# shellcheck disable=SC2086
 	settle $ids
 	# shellcheck disable=SC2086
