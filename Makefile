@@ -13,6 +13,10 @@
 #                        show what can be removed again, with and without us
 #   make experiment      reproduce the seeds' results (long; see README)
 #   make checkpatch      kernel style check of module/
+#   make dkms-install    register, build and install the module with DKMS for
+#                        the running kernel (rebuilt on kernel upgrades);
+#                        make dkms-uninstall removes it again
+#   make dkms-src        the DKMS source tree, in DKMS_SRC
 #   make setup           install packages and fetch stock kernels (idempotent)
 
 BUILD       := $(CURDIR)/build
@@ -22,10 +26,13 @@ KERNELS_ENV := $(BUILD)/kernels.env
 # Releases resolved by scripts/setup, one per supported stock kernel line.
 RELEASES     = $(shell awk '{ print $$2 }' $(KERNELS_ENV) 2>/dev/null)
 MODULE_SRCS := Kbuild $(wildcard module/*.c module/*.h)
+# The release, in one place: module/mhp_online.h.
+VERSION     := $(shell sed -n 's/^\#define MHP_VERSION[[:space:]]*"\(.*\)"/\1/p' module/mhp_online.h)
+DKMS_SRC    ?= /usr/src/mhp-online-$(VERSION)
 HARNESS_SRCS := $(wildcard tests/harness/*.c) tests/harness/Kbuild
 
 .PHONY: all modules modules-all module-one bpf workload host-tests check check-stress check-chains demo \
-	experiment checkpatch setup clean help
+	experiment checkpatch setup clean help dkms-src dkms-install dkms-uninstall
 
 ifneq ($(KDIR),)
 all: modules
@@ -34,7 +41,7 @@ all: modules-all
 endif
 
 help:
-	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,21p' Makefile | sed 's/^# \{0,1\}//'
 
 # The standard out-of-tree build, in place, for one kernel.
 modules:
@@ -61,6 +68,23 @@ module-one:
 	$(MAKE) -C $(BUILD)/kernels/$(REL)/usr/src/linux-headers-$(REL) M=$(BUILD)/out/$(REL)/harness modules
 	@cp -p $(BUILD)/out/$(REL)/src/mhp_online.ko $(BUILD)/out/$(REL)/harness/mhp_harness_warn.ko \
 		$(BUILD)/out/$(REL)/
+
+# DKMS builds from a tree of its own: the module's sources and dkms.conf
+# with the version filled in.
+dkms-src:
+	@test -n "$(VERSION)" || { echo "no MHP_VERSION in module/mhp_online.h" >&2; exit 1; }
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -p --parents $(MODULE_SRCS) $(DKMS_SRC)/
+	sed 's/@VERSION@/$(VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
+
+dkms-install: dkms-src
+	dkms add mhp-online/$(VERSION)
+	dkms install mhp-online/$(VERSION)
+
+dkms-uninstall:
+	-dkms remove mhp-online/$(VERSION) --all
+	rm -rf $(DKMS_SRC)
 
 bpf: $(KERNELS_ENV)
 	$(MAKE) -C bpf OUT=$(BUILD)/bpf

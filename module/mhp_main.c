@@ -433,5 +433,6 @@ module_init(mhp_init);
 module_exit(mhp_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(MHP_VERSION);
 MODULE_DESCRIPTION("Memory hot-plug onlining: freelist placement, per-block accounting, MOVABLE:KERNEL and adaptive zone policies");
 MODULE_AUTHOR("mhp_online project");

@@ -54,6 +54,9 @@
 #include "mhp_adapt_policy.h"
 #include "mhp_policy.h"
 
+/* The release: MODULE_VERSION, and the DKMS package's version (Makefile). */
+#define MHP_VERSION	"0.1.0"
+
 /* Where the pages of a freshly onlined block go in the buddy freelists. */
 enum mhp_placement {
 	MHP_PLACE_TAIL,		/* tail: allocated last (stock since 5.10) */
