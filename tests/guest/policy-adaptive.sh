@@ -23,22 +23,10 @@
 # mhp-guest: --mem 512M --maxmem 5G --append "memhp_default_state=online"
 # mhp-timeout: 420
 . /mhp/lib.sh
+. /mhp/tests/adaptive-lib.bash
 
 MP=/sys/module/mhp_online/parameters
 DBG=/sys/kernel/debug/mhp_online
-
-# conversions DIR: decision-log lines of conversions in DIR (Kernel|Movable).
-conversions() {
-	awk -v z="$1" '$7 == "convert" && $8 == z && !/no block converted|failed/' $DBG/decisions
-}
-
-# headroom_mb: what the policy calls headroom, node 0, from /proc/zoneinfo.
-headroom_mb() {
-	awk '/^Node 0/ { zone = $4 } /^Node [1-9]/ { zone = "" }
-	     /^ +pages free/ { free = $3 }
-	     /^ +high +[0-9]/ { if (zone != "" && zone != "Movable" && zone != "Device" && free > $2) s += free - $2 }
-	     END { print int(s / 256) }' /proc/zoneinfo
-}
 
 # owner N: who chose block N's zone, from the blocks file.
 owner() {

@@ -1,0 +1,87 @@
+#!/bin/bash
+# zone_policy=adaptive with a virtio-mem device: its memory blocks form one
+# dynamic memory group, which the policy ranks block by block (virtio-mem
+# unplugs a device's memory from its highest address down, so the lowest
+# blocks go to the kernel zone first and come back last).
+#  1. the device grows to 1.5 GiB; auto-onlined, its blocks go MOVABLE;
+#  2. both directions: kernel_headroom_mb raised far above the headroom
+#     converts device blocks to the kernel zone, the lowest first; lowered
+#     again they come back, unless the kernel filled them with unmovable
+#     pages meanwhile (the log says so, and offlining them fails);
+#  3. the device shrinks to 512 MiB while conversions run: the watcher and
+#     virtio_mem take the device hotplug lock in turn, virtio_mem unplugs
+#     (MOVABLE blocks first), and the device gets to 512 MiB or stops with
+#     what kernel-zone blocks hold; no block is left offline, nothing is
+#     stranded;
+#  4. rmmod afterwards returns and leaves every block online.
+# The runner fails the run on any WARNING, oops or hang.
+# mhp-guest: --mem 512M --maxmem 3G --vmem 2G,requested=0 --append "memhp_default_state=online"
+# mhp-timeout: 360
+. /mhp/lib.sh
+. /mhp/tests/adaptive-lib.bash
+
+MP=/sys/module/mhp_online/parameters
+
+# plugged_mb: the device's plugged size as the host sees it.
+plugged_mb() {
+	echo $(($(host vmem-size vm0) >> 20))
+}
+
+echo -1000 >/proc/self/oom_score_adj
+# virtio_mem first: it needs the online_page_callback; the zone policy
+# does not.
+kmod_load virtio_mem || { tap_fail load-virtio-mem "modprobe failed"; exit 0; }
+mhp_load zone_policy=adaptive kernel_headroom_mb=32 adaptive_calm_s=3 ||
+	{ tap_fail load "insmod failed"; exit 0; }
+tap_check watcher-can-convert test "$(mhp_summary adaptive_converts)" = yes
+
+# 1. Grow.
+host vmem-set vm0 1536M >/dev/null
+tap_check grows host vmem-wait vm0 1536M 120
+wait_for 30 test "$(hotadded_blocks | wc -l)" -eq 12
+tap_check movable-first test "$(hotadded_count Normal)" -eq 0 -a "$(hotadded_count Movable)" -eq 12
+tap_check decided-dynamic-group \
+	test "$(grep -c ' dynamic .* online Movable node .*kernel headroom allows movable' /sys/kernel/debug/mhp_online/decisions)" -eq 12
+
+# 2. Both directions.
+want=$(($(headroom_mb) + 200))
+echo "$want" >$MP/kernel_headroom_mb
+wait_for 60 test "$(hotadded_count Normal)" -ge 2
+note "kernel_headroom_mb=$want: $(hotadded_count Normal) blocks Normal, headroom now $(headroom_mb) MiB"
+tap_check to-kernel-logged test "$(conversions Kernel | grep -c 'kernel headroom low on node 0')" -ge 2
+first=$(conversions Kernel | head -1 | awk '{ print $2 }')
+tap_check to-kernel-lowest-first test "$first" -eq "$(hotadded_blocks | head -1)"
+echo 32 >$MP/kernel_headroom_mb
+wait_for 60 test "$(hotadded_count Normal)" -eq 0
+mapfile -t stuck < <(hotadded_in Normal)
+note "kernel_headroom_mb=32: $(hotadded_count Normal) blocks still Normal (${stuck[*]:-none})"
+tap_check back-to-movable test "$(conversions Movable | grep -c 'kernel headroom back on node 0')" -ge 1
+if [ ${#stuck[@]} -gt 0 ]; then
+	tap_check stuck-refusal-logged grep -q 'refused: it holds unmovable pages' /sys/kernel/debug/mhp_online/decisions
+else
+	tap_check stuck-refusal-logged true
+fi
+
+# 3. Shrink while the watcher converts (the headroom is far too high again).
+tk0=$(mhp_summary adaptive_to_kernel)
+echo "$(($(headroom_mb) + 300))" >$MP/kernel_headroom_mb
+nap 0.3
+host vmem-set vm0 512M >/dev/null
+host vmem-wait vm0 512M 120 >/dev/null
+echo 32 >$MP/kernel_headroom_mb
+got=$(plugged_mb)
+normal=$(hotadded_count Normal)
+note "shrink to 512 MiB during conversions: plugged $got MiB, $normal blocks Normal, $(($(mhp_summary adaptive_to_kernel) - tk0)) conversions to the kernel zone meanwhile, $(mhp_summary adaptive_failed) failed"
+# What stays plugged beyond the request is in kernel-zone blocks.
+tap_check shrink-reaches-or-kernel-held test "$got" -le $((512 + normal * $(blk_bytes) / 1048576))
+tap_check shrink-conversions-ran test "$(mhp_summary adaptive_to_kernel)" -gt "$tk0"
+tap_check shrink-nothing-offline test -z "$(blk_list offline | xargs)"
+tap_check nothing-stranded test "$(mhp_summary adaptive_stranded)" -eq 0
+metric adaptive-vmem-shrink-plugged-mib "$got"
+metric adaptive-vmem-to-kernel "$(mhp_summary adaptive_to_kernel)"
+metric adaptive-vmem-to-movable "$(mhp_summary adaptive_to_movable)"
+
+# 4. rmmod.
+tap_check rmmod timeout 30 rmmod mhp_online
+tap_check all-blocks-online test -z "$(blk_list offline | xargs)"
+lsmem -o RANGE,SIZE,STATE,BLOCK,ZONES
