@@ -78,7 +78,10 @@ dkms-src:
 	cp -p --parents $(MODULE_SRCS) $(DKMS_SRC)/
 	sed 's/@VERSION@/$(VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
 
-dkms-install: dkms-src
+# A second dkms-install of the same version replaces the first.
+dkms-install:
+	-dkms remove mhp-online/$(VERSION) --all >/dev/null 2>&1
+	$(MAKE) --no-print-directory dkms-src
 	dkms add mhp-online/$(VERSION)
 	dkms install mhp-online/$(VERSION)
 
