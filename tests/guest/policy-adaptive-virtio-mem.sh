@@ -44,23 +44,9 @@ tap_check decided-dynamic-group \
 	test "$(grep -c ' dynamic .* online Movable node .*kernel headroom allows movable' /sys/kernel/debug/mhp_online/decisions)" -eq 12
 
 # 2. Both directions.
-want=$(($(headroom_mb) + 200))
-echo "$want" >$MP/kernel_headroom_mb
-wait_for 60 test "$(hotadded_count Normal)" -ge 2
-note "kernel_headroom_mb=$want: $(hotadded_count Normal) blocks Normal, headroom now $(headroom_mb) MiB"
-tap_check to-kernel-logged test "$(conversions Kernel | grep -c 'kernel headroom low on node 0')" -ge 2
-first=$(conversions Kernel | head -1 | awk '{ print $2 }')
-tap_check to-kernel-lowest-first test "$first" -eq "$(hotadded_blocks | head -1)"
-echo 32 >$MP/kernel_headroom_mb
-wait_for 60 test "$(hotadded_count Normal)" -eq 0
-mapfile -t stuck < <(hotadded_in Normal)
-note "kernel_headroom_mb=32: $(hotadded_count Normal) blocks still Normal (${stuck[*]:-none})"
-tap_check back-to-movable test "$(conversions Movable | grep -c 'kernel headroom back on node 0')" -ge 1
-if [ ${#stuck[@]} -gt 0 ]; then
-	tap_check stuck-refusal-logged grep -q 'refused: it holds unmovable pages' /sys/kernel/debug/mhp_online/decisions
-else
-	tap_check stuck-refusal-logged true
-fi
+adaptive_to_kernel_phase
+tap_check to-kernel-lowest-first test "$first_to_kernel" -eq "$(hotadded_blocks | head -1)"
+adaptive_back_phase
 
 # 3. Shrink while the watcher converts (the headroom is far too high again).
 tk0=$(mhp_summary adaptive_to_kernel)
