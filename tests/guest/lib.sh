@@ -2,7 +2,8 @@
 # Guest-side test library, installed as /mhp/lib.sh and sourced by every
 # guest test. Talks to the host runner (scripts/guest) over fd 3 (ttyS1) in
 # lines:
-#   guest -> host  @@REQ <seq> <command> [args]     ask for a QMP action
+#   guest -> host  @@REQ <seq> <command> [args]     ask for a QMP action (or
+#                                                   "discarded", scripts/guest)
 #                  @@CASE ok|fail|skip <name> [detail]
 #                  @@METRIC <name> <number>
 #                  @@NOTE <text>
