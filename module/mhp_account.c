@@ -6,9 +6,11 @@
  *                    time, and the zone decision stashed by the kprobe for
  *                    this block (the onlining really happens now).
  * (callback)         mhp_callback.c hands chunks over or keeps them.
- * MEM_ONLINE         kept chunks are freed (head placement), the decision
- *                    goes to the log, the block record is updated (zone,
- *                    and who chose it), cur is idle again.
+ * MEM_ONLINE         kept chunks are freed (head placement), the free
+ *                    pages of a fresh block are marked reported
+ *                    (fresh_reported, mhp_report.c), the decision goes to
+ *                    the log, the block record is updated (zone, and who
+ *                    chose it), cur is idle again.
  * MEM_CANCEL_ONLINE  cur is idle again; the kernel cancels only when
  *                    MEM_GOING_ONLINE failed, before the callback ran.
  * MEM_OFFLINE        the block record says offline.
@@ -107,10 +109,17 @@ static void mhp_online_done(void)
 	unsigned long block = cur->start_pfn / mhp.block_pages;
 	struct page *page = pfn_to_page(cur->start_pfn);
 	struct mhp_block_rec *rec;
+	bool fresh;
 	u64 us;
 
 	if (cur->kept_end != cur->kept_start)
 		mhp_head_release(cur);
+	rcu_read_lock();
+	fresh = rcu_dereference(mhp.config)->fresh_reported;
+	rcu_read_unlock();
+	/* A conversion's block was in use: the host backs its pages. */
+	if (fresh && !cur->conversion)
+		mhp_report_fresh(cur->start_pfn, cur->nr_pages);
 	us = div_u64(ktime_get_ns() - cur->t_start, NSEC_PER_USEC);
 	/* The watcher logs a conversion itself, with its reason. */
 	if (cur->has_decision && !cur->conversion)

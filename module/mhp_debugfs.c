@@ -162,6 +162,7 @@ static int mhp_summary_show(struct seq_file *m, void *v)
 	seq_printf(m, "kernel_headroom_pages: %lu\n", c->adapt.headroom);
 	seq_printf(m, "adaptive_calm_ms: %u\n", c->adapt.calm_ms);
 	seq_printf(m, "adaptive_gap_ms: %u\n", c->adapt.gap_ms);
+	seq_printf(m, "fresh_reported: %d\n", c->fresh_reported);
 	rcu_read_unlock();
 
 	seq_printf(m, "zone_probe: %s\n", mhp_probe_state_str(probe));
@@ -180,6 +181,9 @@ static int mhp_summary_show(struct seq_file *m, void *v)
 	mhp_summary_counter(m, "pages_head", &mhp.pages_head);
 	mhp_summary_counter(m, "pages_untracked", &mhp.pages_untracked);
 	mhp_summary_counter(m, "pages_released_late", &mhp.pages_released_late);
+	seq_printf(m, "page_reporting: %s\n",
+		   mhp_report_state_str(mhp_report_state()));
+	mhp_summary_counter(m, "pages_fresh_reported", &mhp.pages_fresh_reported);
 	mhp_summary_counter(m, "probe_hits", &mhp.probe_hits);
 	mhp_summary_counter(m, "probe_rewrites", &mhp.probe_rewrites);
 	mhp_summary_counter(m, "probe_sysfs_reads", &mhp.probe_sysfs_reads);

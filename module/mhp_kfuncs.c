@@ -7,7 +7,9 @@
  * adaptive policy converts a block the way a user's write of "offline" and
  * "online_kernel"/"online_movable" to its sysfs state file does: under
  * lock_device_hotplug(), device_offline() and device_online() of the
- * memory block device found with find_memory_block(). None of these is
+ * memory block device found with find_memory_block(). Marking fresh pages
+ * as reported (mhp_report.c) must know whether free page reporting is on,
+ * a static key it finds with kallsyms_lookup_name(). None of these is
  * exported on the stock kernels.
  *
  * Each address is found through a throw-away kprobe registration (kprobes
@@ -25,6 +27,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/device.h>
+#include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/memory.h>
 #include <linux/static_call.h>
@@ -37,6 +40,7 @@ DEFINE_STATIC_CALL_NULL(mhp_sc_unlock_hotplug, unlock_device_hotplug);
 DEFINE_STATIC_CALL_NULL(mhp_sc_device_online, device_online);
 DEFINE_STATIC_CALL_NULL(mhp_sc_device_offline, device_offline);
 DEFINE_STATIC_CALL_NULL(mhp_sc_find_block, find_memory_block);
+DEFINE_STATIC_CALL_NULL(mhp_sc_kallsyms, kallsyms_lookup_name);
 
 /* Which of the functions below were found. */
 enum mhp_kfunc {
@@ -46,6 +50,7 @@ enum mhp_kfunc {
 	MHP_KF_DEVICE_ONLINE,
 	MHP_KF_DEVICE_OFFLINE,
 	MHP_KF_FIND_BLOCK,
+	MHP_KF_KALLSYMS,	/* kernel data symbols (mhp_report.c) */
 	MHP_KF_NR,
 };
 
@@ -56,6 +61,7 @@ static const char * const mhp_kfunc_names[MHP_KF_NR] = {
 	[MHP_KF_DEVICE_ONLINE] = "device_online",
 	[MHP_KF_DEVICE_OFFLINE] = "device_offline",
 	[MHP_KF_FIND_BLOCK] = "find_memory_block",
+	[MHP_KF_KALLSYMS] = "kallsyms_lookup_name",
 };
 
 static unsigned long mhp_kfuncs_found;	/* bit per enum mhp_kfunc */
@@ -98,6 +104,8 @@ int mhp_kfuncs_init(void)
 	if (addr[MHP_KF_WALK_GROUPS])
 		static_call_update(mhp_sc_walk_groups,
 				   addr[MHP_KF_WALK_GROUPS]);
+	if (addr[MHP_KF_KALLSYMS])
+		static_call_update(mhp_sc_kallsyms, addr[MHP_KF_KALLSYMS]);
 	if (!mhp_kfuncs_can_convert())
 		return 0;
 	static_call_update(mhp_sc_lock_hotplug, addr[MHP_KF_LOCK_HOTPLUG]);
@@ -119,18 +127,18 @@ bool mhp_kfuncs_can_convert(void)
 {
 	unsigned int i;
 
-	for (i = MHP_KF_LOCK_HOTPLUG; i < MHP_KF_NR; i++)
+	for (i = MHP_KF_LOCK_HOTPLUG; i <= MHP_KF_FIND_BLOCK; i++)
 		if (!test_bit(i, &mhp_kfuncs_found))
 			return false;
 	return true;
 }
 
-/* Name of the first function not found, for the summary; "-" if none. */
+/* The first conversion function not found, for the summary; "-" if none. */
 const char *mhp_kfuncs_missing(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < MHP_KF_NR; i++)
+	for (i = MHP_KF_LOCK_HOTPLUG; i <= MHP_KF_FIND_BLOCK; i++)
 		if (!test_bit(i, &mhp_kfuncs_found))
 			return mhp_kfunc_names[i];
 	return "-";
@@ -171,4 +179,15 @@ struct memory_block *mhp_find_memory_block(unsigned long block)
 	unsigned long sections = mhp.block_pages / PAGES_PER_SECTION;
 
 	return static_call(mhp_sc_find_block)(block * sections);
+}
+
+/*
+ * Address of a kernel data symbol (CONFIG_KALLSYMS_ALL), or NULL: not
+ * found, or kallsyms_lookup_name() itself was not found.
+ */
+void *mhp_ksym_data(const char *name)
+{
+	if (!test_bit(MHP_KF_KALLSYMS, &mhp_kfuncs_found))
+		return NULL;
+	return (void *)static_call(mhp_sc_kallsyms)(name);
 }

@@ -3,7 +3,7 @@
  * mhp_online: module entry, parameters, and the one state object.
  *
  * Load order (mhp_init) and its undo in reverse (mhp_exit, error ladder):
- *   1. kernel functions      (look-ups only, mhp_kfuncs.c)
+ *   1. kernel functions      (look-ups only, mhp_kfuncs.c, mhp_report.c)
  *   2. debugfs files          (read-only views; never fatal)
  *   3. memory notifier        (accounting, head release, decision commit)
  *   4. module notifier        (step aside for virtio_mem & co.)
@@ -55,6 +55,7 @@ struct mhp_state mhp = {
 		.granule_mb = 1024,
 		.kernel_headroom_mb = MHP_HEADROOM_MB_DEFAULT,
 		.granule_auto = true,
+		.fresh_reported = true,
 	},
 	.config = (struct mhp_config __rcu *)&mhp.configs[0],
 	.config_lock = __MUTEX_INITIALIZER(mhp.config_lock),
@@ -260,6 +261,18 @@ static bool mhp_apply_gap(struct mhp_config *c, const char *val,
 	return !*why;
 }
 
+static bool mhp_apply_fresh_reported(struct mhp_config *c, const char *val,
+				     const char **why)
+{
+	bool v;
+
+	if (kstrtobool(val, &v))
+		*why = "fresh_reported must be 0/1/y/n";
+	else
+		c->fresh_reported = v;
+	return !*why;
+}
+
 /* No value to apply: the config is only fitted to the block size. */
 static bool mhp_apply_nothing(struct mhp_config *c, const char *val,
 			      const char **why)
@@ -291,6 +304,8 @@ static int mhp_param_get(char *buf, const struct kernel_param *kp)
 		n = sysfs_emit(buf, "%u\n", c->adapt.calm_ms / 1000);
 	else if (!strcmp(kp->name, "adaptive_gap_ms"))
 		n = sysfs_emit(buf, "%u\n", c->adapt.gap_ms);
+	else if (!strcmp(kp->name, "fresh_reported"))
+		n = sysfs_emit(buf, "%c\n", c->fresh_reported ? 'Y' : 'N');
 	else
 		n = sysfs_emit(buf, "%lu\n", c->granule_mb);
 	rcu_read_unlock();
@@ -345,6 +360,10 @@ MHP_PARAM(adaptive_gap_ms, mhp_apply_gap);
 MODULE_PARM_DESC(adaptive_gap_ms,
 		 "zone_policy=adaptive: least time between two conversions on a node, 10..600000 ms (default 100)");
 
+MHP_PARAM(fresh_reported, mhp_apply_fresh_reported);
+MODULE_PARM_DESC(fresh_reported,
+		 "mark the free pages of a freshly hot-added block as already reported to the hypervisor, so free page reporting skips them until they are allocated and freed once (default Y); no effect without a reporting device, or with init_on_free or page poisoning");
+
 /* Parameters given to insmod were fitted already; the defaults are not. */
 static void mhp_config_fit_block(void)
 {
@@ -374,6 +393,7 @@ static int __init mhp_init(void)
 	mhp.block_pages = mhp_block_pages_now();
 	mhp_config_fit_block();
 	mhp_kfuncs_init();
+	mhp_report_init();
 
 	mhp_debugfs_init();
 

@@ -140,6 +140,29 @@ static inline const char *mhp_probe_state_str(enum mhp_probe_state s)
 	return "?";
 }
 
+/* Can fresh pages be marked as reported (mhp_report.c)? */
+enum mhp_report_state {
+	MHP_REPORT_UNAVAILABLE,	/* no page reporting, or its key not found */
+	MHP_REPORT_IDLE,	/* no reporting device yet: nothing to skip */
+	MHP_REPORT_TOUCHED,	/* init_on_free/poisoning writes fresh pages */
+	MHP_REPORT_ACTIVE,	/* reporting on: fresh pages are marked */
+};
+
+static inline const char *mhp_report_state_str(enum mhp_report_state s)
+{
+	switch (s) {
+	case MHP_REPORT_UNAVAILABLE:
+		return "unavailable";
+	case MHP_REPORT_IDLE:
+		return "idle";
+	case MHP_REPORT_TOUCHED:
+		return "touched";
+	case MHP_REPORT_ACTIVE:
+		return "active";
+	}
+	return "?";
+}
+
 /* Who chose the zone of a block at its last onlining. */
 enum mhp_block_owner {
 	MHP_OWNER_KERNEL,	/* the kernel: zone policy off or not asked */
@@ -172,6 +195,7 @@ struct mhp_config {
 	unsigned long granule_mb;
 	unsigned long kernel_headroom_mb;
 	bool granule_auto;			/* granule_mb never written */
+	bool fresh_reported;			/* mark fresh pages reported */
 };
 
 /* One zone decision (or the note that there was none to make). */
@@ -299,6 +323,7 @@ struct mhp_state {
 	atomic_long_t nr_onlined, nr_offlined;
 	atomic_long_t pages_tail, pages_head, pages_untracked;
 	atomic_long_t pages_released_late;	/* kept chunks freed without MEM_ONLINE */
+	atomic_long_t pages_fresh_reported;	/* fresh pages marked reported */
 	atomic_long_t rec_alloc_failed;
 	atomic_long_t probe_hits, probe_rewrites, probe_sysfs_reads;
 
@@ -337,6 +362,7 @@ int mhp_kfuncs_init(void);
 bool mhp_kfuncs_can_walk_groups(void);
 bool mhp_kfuncs_can_convert(void);
 const char *mhp_kfuncs_missing(void);
+void *mhp_ksym_data(const char *name);
 int mhp_walk_dynamic_groups(int nid, walk_memory_groups_func_t func,
 			    struct memory_group *excluded, void *arg);
 void mhp_lock_device_hotplug(void);
@@ -344,6 +370,11 @@ void mhp_unlock_device_hotplug(void);
 int mhp_device_online(struct device *dev);
 int mhp_device_offline(struct device *dev);
 struct memory_block *mhp_find_memory_block(unsigned long block);
+
+/* mhp_report.c */
+void mhp_report_init(void);
+enum mhp_report_state mhp_report_state(void);
+void mhp_report_fresh(unsigned long start_pfn, unsigned long nr_pages);
 
 /* mhp_convert.c */
 int mhp_convert_block(struct memory_block *mem, bool to_movable);

@@ -42,6 +42,7 @@ tap_check default-numa-aware test "$(cat $P/numa_aware)" = Y
 tap_check default-kernel-reserve test "$(cat $P/kernel_reserve_mb)" = 0
 tap_check default-granule test "$(cat $P/granule_mb)" = 1024
 tap_check default-zone-policy test "$(cat $P/zone_policy)" = ratio
+tap_check default-fresh-reported test "$(cat $P/fresh_reported)" = Y
 
 # refuse NAME VALUE: the write fails, the value stays, the log says why.
 refuse() {
@@ -74,6 +75,7 @@ refuse ratio 100001
 refuse ratio -1
 refuse ratio abc
 refuse numa_aware maybe
+refuse fresh_reported sometimes
 refuse kernel_reserve_mb lots
 refuse granule_mb 0
 refuse granule_mb 100
@@ -85,9 +87,11 @@ accept zone_policy off
 accept ratio 0
 accept ratio 100000
 accept numa_aware 0 N
+accept fresh_reported 0 N
 accept kernel_reserve_mb 512
 accept granule_mb 128
 accept granule_mb 16384
 # After all the refusals, the accepted values are the ones in force.
 tap_check summary-follows grep -q "^granule_pages: $((16384 * 256))$" /sys/kernel/debug/mhp_online/summary
+tap_check summary-fresh-reported grep -q "^fresh_reported: 0$" /sys/kernel/debug/mhp_online/summary
 tap_check unload mhp_unload
