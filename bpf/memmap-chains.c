@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,6 +32,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
+#include <linux/kernel-page-flags.h>
 #include "memmap-chains.h"
 #include "memmap-chains.skel.h"
 
@@ -268,6 +270,7 @@ struct blk {
 	bool traced;		/* has a record: added while the tracer ran */
 	char state[24];
 	char zone[24];
+	long long offline_pages;	/* PageOffline pages if online, else -1 */
 	struct mc_block rec;
 	/* derived */
 	unsigned int nr_deps;	/* distinct dependent blocks hosted here */
@@ -336,11 +339,40 @@ static struct blk *blk_append(unsigned int id)
 	blks[nr_blks].next = -1;
 	strcpy(blks[nr_blks].state, "absent");
 	strcpy(blks[nr_blks].zone, "none");
+	blks[nr_blks].offline_pages = -1;
 	return &blks[nr_blks++];
 }
 
+/*
+ * PageOffline pages of an online block, from /proc/kpageflags (KPF_OFFLINE):
+ * the parts of it virtio-mem has not plugged (sub-blocks smaller than a
+ * memory block, refcount 0, skipped by offlining), pages a balloon holds.
+ * -1 if kpageflags cannot be read.
+ */
+static long long kpage_offline(int kfd, unsigned int id)
+{
+	unsigned long long per = block_size / (unsigned long long)sysconf(_SC_PAGESIZE);
+	unsigned long long pfn = (unsigned long long)id * per, end = pfn + per;
+	unsigned long long flags[512];
+	long long n = 0;
+
+	if (kfd < 0)
+		return -1;
+	while (pfn < end) {
+		size_t want = end - pfn < 512 ? end - pfn : 512;
+		ssize_t got = pread(kfd, flags, want * sizeof(flags[0]), pfn * sizeof(flags[0]));
+
+		if (got <= 0 || got % sizeof(flags[0]))
+			return -1;
+		for (size_t i = 0; i < (size_t)got / sizeof(flags[0]); i++)
+			n += (flags[i] >> KPF_OFFLINE) & 1;
+		pfn += got / sizeof(flags[0]);
+	}
+	return n;
+}
+
 /* valid_zones of an online block names its zone; of an offline one, candidates. */
-static void sysfs_block(struct blk *b)
+static void sysfs_block(struct blk *b, int kfd)
 {
 	char path[128], buf[256];
 
@@ -352,17 +384,22 @@ static void sysfs_block(struct blk *b)
 		buf[strcspn(buf, " ")] = 0;
 		snprintf(b->zone, sizeof(b->zone), "%.23s", buf);
 	}
+	if (!strcmp(b->state, "online"))
+		b->offline_pages = kpage_offline(kfd, b->id);
 }
 
 static int scan_sysfs(void)
 {
 	DIR *d = opendir(MC_SYS_MEMORY);
+	int kfd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	struct dirent *de;
 	unsigned int id;
 	char c;
 
 	if (!d) {
 		die_msg("unsupported kernel: cannot open %s: %s", MC_SYS_MEMORY, strerror(errno));
+		if (kfd >= 0)
+			close(kfd);
 		return -1;
 	}
 	while ((de = readdir(d))) {
@@ -373,12 +410,16 @@ static int scan_sysfs(void)
 		b = blk_append(id);
 		if (!b) {
 			closedir(d);
+			if (kfd >= 0)
+				close(kfd);
 			return -ENOMEM;
 		}
 		b->in_sysfs = true;
-		sysfs_block(b);
+		sysfs_block(b, kfd);
 	}
 	closedir(d);
+	if (kfd >= 0)
+		close(kfd);
 	qsort(blks, nr_blks, sizeof(*blks), blk_cmp);
 	return 0;
 }
@@ -702,14 +743,19 @@ static const char *human(unsigned long long v, char *buf, size_t len)
 
 static void print_text(FILE *f, struct state *st, const char *mode)
 {
-	size_t nchains, nedges = 0, npinned = 0, ntraced = 0;
-	unsigned long long kinds[MC_NR_KINDS] = {};
+	size_t nchains, nedges = 0, npinned = 0, ntraced = 0, npartial = 0;
+	unsigned long long kinds[MC_NR_KINDS] = {}, offline = 0;
+	unsigned long long page_bytes = sysconf(_SC_PAGESIZE);
 	struct blk **ch = chains(&nchains);
 	char b1[32], b2[32], b3[32];
 
 	for (size_t i = 0; i < nr_blks; i++) {
 		ntraced += blks[i].traced;
 		npinned += blks[i].traced && blk_pinned(&blks[i]);
+		if (blks[i].offline_pages > 0) {
+			npartial++;
+			offline += blks[i].offline_pages * page_bytes;
+		}
 		for_each_edge(&blks[i], e) {
 			nedges++;
 			kinds[e->kind < MC_NR_KINDS ? e->kind : MC_KIND_OTHER]++;
@@ -726,6 +772,17 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 			(unsigned long long)st->stats[MC_STAT_DROPPED_PAGES],
 			(unsigned long long)st->stats[MC_STAT_DROPPED_THREADS]);
 
+	if (npartial) {
+		fprintf(f, "partly plugged online blocks (PageOffline pages: not plugged by virtio-mem, "
+			"or held by a balloon): %zu, %s offline in all:", npartial,
+			human(offline, b1, sizeof(b1)));
+		for (size_t i = 0; i < nr_blks; i++)
+			if (blks[i].offline_pages > 0)
+				fprintf(f, " %u (%s plugged)", blks[i].id,
+					human(block_size - blks[i].offline_pages * page_bytes,
+					      b1, sizeof(b1)));
+		fputc('\n', f);
+	}
 	if (st->missed[MC_HOOK_ALLOC] > 0 || st->missed[MC_HOOK_FREE] > 0)
 		fprintf(f, "warning: page events missed (nested in interrupts): allocations %lld, "
 			"frees %lld; pinned blocks may be incomplete\n",
@@ -808,6 +865,7 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 		"online_allocs", "nested_allocs", "nested_frees",
 	};
 	static const char * const missed_names[MC_NR_HOOKS] = { "missed_allocs", "missed_frees" };
+	unsigned long long page_bytes = sysconf(_SC_PAGESIZE);
 	struct utsname u;
 	size_t nchains;
 	struct blk **ch = chains(&nchains);
@@ -837,6 +895,12 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 		json_str(f, b->state);
 		fprintf(f, ", \"zone\": ");
 		json_str(f, b->zone);
+		if (b->offline_pages >= 0)
+			fprintf(f, ", \"offline_bytes\": %llu, \"plugged_bytes\": %llu",
+				b->offline_pages * page_bytes,
+				block_size - b->offline_pages * page_bytes);
+		else
+			fprintf(f, ", \"offline_bytes\": null, \"plugged_bytes\": null");
 		fprintf(f, ", \"hotadded\": %s, \"seq\": %llu, \"node\": %d, \"memmap_on_memory\": %s, "
 			"\"altmap_bytes\": %llu, \"self_bytes\": %llu, \"hosted_bytes\": {\"memmap\": %llu, "
 			"\"pgtable\": %llu, \"other\": %llu}, \"kernel_bytes\": %llu, \"dependents\": %u, "
