@@ -119,8 +119,10 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
-/* Arguments of a bulk allocation in flight (kprobe mode: the return probe
- * sees only the return value). */
+/*
+ * Arguments of a bulk allocation in flight (kprobe mode: the return probe
+ * sees only the return value).
+ */
 struct mc_bulk_args {
 	__u64 array;
 	__u32 gfp;
@@ -491,14 +493,15 @@ __u64 floor_pfn, floor_page;
 
 static __always_inline __u64 traced_floor_page(void)
 {
-	__u64 lo = min_pfn, base;
+	__u64 lo = min_pfn, base, page_size;
 
 	if (lo == floor_pfn)
 		return floor_page;
 	base = vmemmap_start();
 	if (!base)
 		return 0;
-	floor_page = lo ? base + lo * bpf_core_type_size(struct page) : 0;
+	page_size = bpf_core_type_size(struct page);
+	floor_page = lo ? base + lo * page_size : 0;
 	floor_pfn = lo;
 	return floor_page;
 }
@@ -887,14 +890,14 @@ static __always_inline void on_arch_add_ret(int ret)
 		altmap_bytes = (BPF_CORE_READ(am, alloc) + BPF_CORE_READ(am, align))
 			       << MC_PAGE_SHIFT;
 	range_apply(b, b->arch_start, b->arch_size, ret ? MC_OP_DELETE : MC_OP_MARK_ADDED,
-		    am != NULL, altmap_bytes);
-	emit(MC_EV_ADD, ret, b->arch_start, b->arch_size, b->t0, b->nid, am != NULL,
+		    !!am, altmap_bytes);
+	emit(MC_EV_ADD, ret, b->arch_start, b->arch_size, b->t0, b->nid, !!am,
 	     altmap_bytes);
 	first = addr_to_block(b->arch_start);
 	last = addr_to_block(b->arch_start + b->arch_size - 1);
 	if (printk_on)
 		bpf_printk("memmap-chains: added blocks=%u-%u ret=%d memmap_on_memory=%d",
-			   first, last, ret, am != NULL);
+			   first, last, ret, !!am);
 	bracket_leave(b);
 }
 

@@ -36,6 +36,8 @@
 #include "memmap-chains.h"
 #include "memmap-chains.skel.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #define MC_BPF_FS_MAGIC		0xcafe4a11
 #define MC_SYS_MEMORY		"/sys/devices/system/memory"
 #define MC_LINKS_DIR		MC_PIN_ROOT "/links"
@@ -104,8 +106,10 @@ static const struct argp_option opts[] = {
 	{ "fentry", OPT_FENTRY, NULL, 0, "Use fentry/fexit only, fail instead of falling back", 0 },
 	{ "no-printk", OPT_NO_PRINTK, NULL, 0, "No bpf_printk lines in the trace buffer", 0 },
 	{ "max-blocks", OPT_MAX_BLOCKS, "N", 0,
-	  "Size the maps for N blocks when they are created (default 524288 = 64 TiB of 128 MiB blocks)", 0 },
-	{ "max-chains", OPT_MAX_CHAINS, "N", 0, "Chains shown in the text summary (default 20)", 0 },
+	  "Size the maps for N blocks when they are created (default 524288 = 64 TiB of 128 MiB blocks)",
+	  0 },
+	{ "max-chains", OPT_MAX_CHAINS, "N", 0,
+	  "Chains shown in the text summary (default 20)", 0 },
 	{ "quiet", 'q', NULL, 0, "No live lines", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf messages", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
@@ -481,7 +485,7 @@ static int read_records(struct state *st)
 	for (i = 0; i < unsorted; i++) {
 		for (__u32 e = 0; e < blks[i].rec.nr_edges && e < MC_MAX_EDGES; e++) {
 			unsigned int h = blks[i].rec.edges[e].host;
-			bool known = blk_find_in(h, unsorted) != NULL;
+			bool known = blk_find_in(h, unsorted);
 
 			for (size_t k = unsorted; !known && k < nr_blks; k++)
 				known = blks[k].id == h;
@@ -512,10 +516,19 @@ static bool edge_live(const struct mc_edge *e)
 	return (long long)e->bytes > 0;
 }
 
-#define for_each_edge(b, e) \
-	for (const struct mc_edge *e = (b)->rec.edges; \
-	     e < (b)->rec.edges + ((b)->rec.nr_edges < MC_MAX_EDGES ? (b)->rec.nr_edges : MC_MAX_EDGES); e++) \
+/*
+ * The live edges of b, in record order, or NULL after the last:
+ * for (e = edge_next(b, NULL); e; e = edge_next(b, e)).
+ */
+static const struct mc_edge *edge_next(const struct blk *b, const struct mc_edge *e)
+{
+	unsigned int n = b->rec.nr_edges < MC_MAX_EDGES ? b->rec.nr_edges : MC_MAX_EDGES;
+
+	for (e = e ? e + 1 : b->rec.edges; e < b->rec.edges + n; e++)
 		if (edge_live(e))
+			return e;
+	return NULL;
+}
 
 /* Traced blocks by the order they were added: hosts are always older. */
 static int seq_cmp(const void *a, const void *b)
@@ -542,7 +555,7 @@ static void longest_paths(size_t *order)
 	for (size_t k = 0; k < n; k++) {
 		struct blk *b = &blks[order[k]];
 
-		for_each_edge(b, e) {
+		for (const struct mc_edge *e = edge_next(b, NULL); e; e = edge_next(b, e)) {
 			struct blk *h = blk_find(e->host);
 			int d;
 
@@ -573,7 +586,7 @@ static unsigned int count_pins(struct blk *b, unsigned char *mark, size_t *stack
 	while (top) {
 		struct blk *c = &blks[stack[--top]];
 
-		for_each_edge(c, e) {
+		for (const struct mc_edge *e = edge_next(c, NULL); e; e = edge_next(c, e)) {
 			struct blk *h = blk_find(e->host);
 
 			if (!h || mark[h - blks])
@@ -630,7 +643,8 @@ static void classify_why(struct blk *h)
 		h->why_text = "boot memory (never hot-removable)";
 		return;
 	}
-	if (first_added_in_zone(h->zone) == h && strcmp(h->zone, "none") && !boot_has_zone(h->zone)) {
+	if (first_added_in_zone(h->zone) == h && strcmp(h->zone, "none") &&
+	    !boot_has_zone(h->zone)) {
 		h->why = "first-in-zone";
 		h->why_text = "first hot-added block of a zone boot memory lacks: "
 			      "the only memory of that zone for the next hot-add";
@@ -639,7 +653,7 @@ static void classify_why(struct blk *h)
 	for (size_t i = 0; i < nr_blks; i++) {
 		struct blk *d = &blks[i];
 
-		for_each_edge(d, e)
+		for (const struct mc_edge *e = edge_next(d, NULL); e; e = edge_next(d, e))
 			if (e->host == h->id && d != h && d->rec.seq > h->rec.seq &&
 			    d->rec.seq <= h->rec.seq + 2) {
 				h->why = "fresh";
@@ -658,7 +672,7 @@ static int analyse(void)
 		struct blk *d = &blks[i];
 		unsigned int seen[MC_MAX_EDGES], nseen = 0;
 
-		for_each_edge(d, e) {
+		for (const struct mc_edge *e = edge_next(d, NULL); e; e = edge_next(d, e)) {
 			struct blk *h = blk_find(e->host);
 			bool dup = false;
 
@@ -756,7 +770,8 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 			npartial++;
 			offline += blks[i].offline_pages * page_bytes;
 		}
-		for_each_edge(&blks[i], e) {
+		for (const struct mc_edge *e = edge_next(&blks[i], NULL); e;
+		     e = edge_next(&blks[i], e)) {
 			nedges++;
 			kinds[e->kind < MC_NR_KINDS ? e->kind : MC_KIND_OTHER]++;
 		}
@@ -795,7 +810,8 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 		struct blk *b = ch[c];
 
 		fprintf(f, "  #%zu %d blocks, pins %u hot-added blocks (%s): ", c + 1, b->depth,
-			b->nr_pins, human((unsigned long long)b->nr_pins * block_size, b1, sizeof(b1)));
+			b->nr_pins,
+			human((unsigned long long)b->nr_pins * block_size, b1, sizeof(b1)));
 		for (; b; b = b->next >= 0 ? &blks[b->next] : NULL)
 			fprintf(f, "%u%s%s", b->id, b->traced ? "" : "(boot)",
 				b->next >= 0 ? " -> " : "\n");
@@ -808,12 +824,13 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 		struct blk *d = &blks[i];
 		bool any = false;
 
-		for_each_edge(d, e) {
+		for (const struct mc_edge *e = edge_next(d, NULL); e; e = edge_next(d, e)) {
 			if (e->host == d->id)
 				continue;
 			if (!any)
 				fprintf(f, "  %u [%s %s]%s pins", d->id, d->zone, d->state,
-					d->rec.flags & MC_BLK_MEMMAP_ON_MEMORY ? " memmap_on_memory" : "");
+					d->rec.flags & MC_BLK_MEMMAP_ON_MEMORY ?
+					" memmap_on_memory" : "");
 			fprintf(f, "%s %u (%s %s)", any ? "," : "", e->host, kind_name(e->kind),
 				human(e->bytes, b1, sizeof(b1)));
 			any = true;
@@ -822,7 +839,8 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 			fputc('\n', f);
 		else if (d->traced && d->rec.flags & MC_BLK_MEMMAP_ON_MEMORY)
 			fprintf(f, "  %u [%s %s] memmap_on_memory: memmap %s inside itself, no memmap edge\n",
-				d->id, d->zone, d->state, human(d->rec.altmap_bytes, b1, sizeof(b1)));
+				d->id, d->zone, d->state,
+				human(d->rec.altmap_bytes, b1, sizeof(b1)));
 	}
 
 	fprintf(f, "\npinned blocks (hold metadata of other present blocks or later kernel pages):\n");
@@ -913,7 +931,8 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 			(unsigned long long)(b->rec.self_bytes[0] + b->rec.self_bytes[1] +
 					     b->rec.self_bytes[2]),
 			b->hosted[0], b->hosted[1], b->hosted[2],
-			(long long)b->rec.kernel_bytes > 0 ? (unsigned long long)b->rec.kernel_bytes : 0ULL,
+			(long long)b->rec.kernel_bytes > 0 ?
+			(unsigned long long)b->rec.kernel_bytes : 0ULL,
 			b->nr_deps, b->nr_blocked, blk_pinned(b) ? "true" : "false", b->nr_pins,
 			(unsigned long long)b->nr_pins * block_size, b->depth);
 		if (b->why)
@@ -924,7 +943,8 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 	}
 	fprintf(f, "\n  ],\n  \"edges\": [");
 	for (size_t i = 0; i < nr_blks; i++) {
-		for_each_edge(&blks[i], e) {
+		for (const struct mc_edge *e = edge_next(&blks[i], NULL); e;
+		     e = edge_next(&blks[i], e)) {
 			if (e->host == blks[i].id)
 				continue;
 			fprintf(f, "%s\n    {\"host\": %u, \"dep\": %u, \"kind\": \"%s\", \"bytes\": %llu, "
@@ -990,7 +1010,8 @@ static void print_dot(FILE *f)
 			blk_pinned(b) ? ",bold" : "", (i % 8) * 1.8, -(double)(i / 8) * 1.5);
 	}
 	for (size_t i = 0; i < nr_blks; i++) {
-		for_each_edge(&blks[i], e) {
+		for (const struct mc_edge *e = edge_next(&blks[i], NULL); e;
+		     e = edge_next(&blks[i], e)) {
 			if (e->host == blks[i].id)
 				continue;
 			/* "other" edges are many and small: dotted, size as tooltip only. */
@@ -1093,7 +1114,7 @@ static int report(struct state *st, const char *mode)
 	}
 	if (dropped_total(st)) {
 		die_msg("maps full: %llu records dropped (blocks %llu, edges %llu, pages %llu, "
-			"threads %llu); the report is incomplete. Recreate larger maps with "
+			"threads %llu); the summary is incomplete. Recreate larger maps with "
 			"--reset and --max-blocks",
 			dropped_total(st), (unsigned long long)st->stats[MC_STAT_DROPPED_BLOCKS],
 			(unsigned long long)st->stats[MC_STAT_DROPPED_EDGES],
@@ -1204,7 +1225,8 @@ static const struct mc_func {
 	{ "sync_global_pgds_l4", MC_KIND_PGTABLE, false },
 	{ "sync_global_pgds_l5", MC_KIND_PGTABLE, false },
 };
-#define MC_NR_FUNCS (sizeof(mc_funcs) / sizeof(mc_funcs[0]))
+
+#define MC_NR_FUNCS ARRAY_SIZE(mc_funcs)
 
 struct func_range {
 	unsigned long long start, end;
@@ -1272,7 +1294,7 @@ static int load_kallsyms(void)
 		addrs[nr++] = addr;
 		if (strchr(line, '['))	/* module symbol */
 			continue;
-		for (k = 0; k < sizeof(bulk_names) / sizeof(bulk_names[0]); k++)
+		for (k = 0; k < ARRAY_SIZE(bulk_names); k++)
 			if (!strcmp(name, bulk_names[k]) && !bulk_func)
 				bulk_func = bulk_names[k];
 		for (k = 0; k < MC_NR_FUNCS; k++) {
@@ -1348,7 +1370,7 @@ static int preflight_root(void)
 		return -1;
 	}
 	if (!is_bpffs("/sys/fs/bpf")) {
-		die_msg("bpffs is not mounted at /sys/fs/bpf: mount -t bpf bpf /sys/fs/bpf");
+		die_msg("bpffs is not mounted at /sys/fs/bpf: mount it with 'mount -t bpf none /sys/fs/bpf'");
 		return -1;
 	}
 	return 0;
@@ -1569,13 +1591,14 @@ static int attach_all(struct memmap_chains_bpf *skel, bool fentry)
 	for (int k = 0; k < 2 * s->prog_cnt; k++) {
 		int i = k % s->prog_cnt;
 		struct bpf_program *p = *s->progs[i].prog;
+		bool second_pass = k >= s->prog_cnt;
+		bool retprobe = !strcmp(bpf_program__name(p), "kr_bulk");
 
 		if (!bpf_program__autoload(p) ||
-		    is_nested_prog(bpf_program__name(p)) != (k >= s->prog_cnt))
+		    is_nested_prog(bpf_program__name(p)) != second_pass)
 			continue;
 		if (is_bulk_prog(bpf_program__name(p)) && !fentry)
-			*s->progs[i].link = bpf_program__attach_kprobe(p,
-				!strcmp(bpf_program__name(p), "kr_bulk"), bulk_func);
+			*s->progs[i].link = bpf_program__attach_kprobe(p, retprobe, bulk_func);
 		else
 			*s->progs[i].link = bpf_program__attach(p);
 		if (!*s->progs[i].link) {

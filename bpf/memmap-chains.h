@@ -101,8 +101,8 @@ enum mc_stat {
 	MC_STAT_DROPPED_THREADS,	/* bracket map full: hot-add not traced */
 	MC_STAT_SEQ,			/* last block sequence number handed out */
 	MC_STAT_BULK_PAGES,		/* of kernel_allocs: from the bulk allocator */
-	MC_STAT_ONLINE_ALLOCS,		/* of kernel_allocs: from the range being added,
-					 * onlined inside the hot-add */
+	/* of kernel_allocs: from the range being added, onlined inside the hot-add */
+	MC_STAT_ONLINE_ALLOCS,
 	MC_STAT_NESTED_ALLOCS,		/* allocations seen nested in our own programs */
 	MC_STAT_NESTED_FREES,		/* frees seen nested in our own programs */
 	MC_NR_STATS,
