@@ -52,6 +52,13 @@ partial() {
 			printf "%s%d:%d", sep, $1, (bs - $14 * 4096) / 1048576; sep = " " }' $DBG/blocks
 }
 
+# plugged_list: every online block of the device as "id:MiB plugged".
+plugged_list() {
+	awk -v lo="$first" -v hi="$last" -v bs="$bs" '
+		NR > 1 && $1 >= lo && $1 <= hi && $5 == "online" {
+			printf "%s%d:%d", sep, $1, (bs - $14 * 4096) / 1048576; sep = " " }' $DBG/blocks
+}
+
 i=0
 for size in $STEPS; do
 	i=$((i + 1))
@@ -65,7 +72,7 @@ for size in $STEPS; do
 	mod=$(module_plugged)
 	mc_json "$MC_DIR/step$i.json"
 	trc=$(tracer_plugged "$MC_DIR/step$i.json")
-	note "step $i: requested $size; plugged: device $((dev >> 20)) MiB, module $((mod >> 20)) MiB, tracer $((trc >> 20)) MiB; partly plugged blocks (id:MiB): [$(partial)]"
+	note "step $i: requested $size; plugged: device $((dev >> 20)) MiB, module $((mod >> 20)) MiB, tracer $((trc >> 20)) MiB; partly plugged blocks (id:MiB): [$(partial)]; all (id:MiB): [$(plugged_list)]"
 	metric "step$i-device-mib" $((dev >> 20))
 	tap_check "step$i-module-equals-device" test "$mod" = "$dev"
 	tap_check "step$i-tracer-equals-device" test "$trc" = "$dev"
