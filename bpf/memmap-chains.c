@@ -33,6 +33,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <linux/kernel-page-flags.h>
+#include "json_writer.h"
 #include "memmap-chains.h"
 #include "memmap-chains.skel.h"
 
@@ -861,18 +862,48 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 	free(ch);
 }
 
-static void json_str(FILE *f, const char *s)
+/* One block of blocks[] (schema: bpf/memmap-chains.schema.json). */
+static void json_block(struct json_writer *w, const struct blk *b, unsigned long long page_bytes)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
+	long long kernel = (long long)b->rec.kernel_bytes;
+
+	jw_start_object(w);
+	jw_uint_field(w, "id", b->id);
+	jw_uint_field(w, "start", (unsigned long long)b->id * block_size);
+	jw_string_field(w, "state", b->state);
+	jw_string_field(w, "zone", b->zone);
+	jw_key(w, "offline_bytes");
+	if (b->offline_pages >= 0)
+		jw_uint(w, b->offline_pages * page_bytes);
+	else
+		jw_null(w);
+	jw_key(w, "plugged_bytes");
+	if (b->offline_pages >= 0)
+		jw_uint(w, block_size - b->offline_pages * page_bytes);
+	else
+		jw_null(w);
+	jw_bool_field(w, "hotadded", b->traced);
+	jw_uint_field(w, "seq", b->rec.seq);
+	jw_int_field(w, "node", b->traced ? b->rec.nid : -1);
+	jw_bool_field(w, "memmap_on_memory", b->rec.flags & MC_BLK_MEMMAP_ON_MEMORY);
+	jw_uint_field(w, "altmap_bytes", b->rec.altmap_bytes);
+	jw_uint_field(w, "self_bytes",
+		      b->rec.self_bytes[0] + b->rec.self_bytes[1] + b->rec.self_bytes[2]);
+	jw_key(w, "hosted_bytes");
+	jw_start_object(w);
+	for (int k = 0; k < MC_NR_KINDS; k++)
+		jw_uint_field(w, kind_name(k), b->hosted[k]);
+	jw_end_object(w);
+	/* Kept as a signed sum of allocations and frees: below 0 reads as 0. */
+	jw_uint_field(w, "kernel_bytes", kernel > 0 ? (unsigned long long)kernel : 0);
+	jw_uint_field(w, "dependents", b->nr_deps);
+	jw_uint_field(w, "blocked_by", b->nr_blocked);
+	jw_bool_field(w, "pinned", blk_pinned(b));
+	jw_uint_field(w, "pins_blocks", b->nr_pins);
+	jw_uint_field(w, "pins_bytes", (unsigned long long)b->nr_pins * block_size);
+	jw_int_field(w, "chain_length", b->depth);
+	jw_string_field(w, "why", b->why);
+	jw_end_object(w);
 }
 
 static void print_json(FILE *f, struct state *st, const char *mode)
@@ -884,88 +915,78 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 	};
 	static const char * const missed_names[MC_NR_HOOKS] = { "missed_allocs", "missed_frees" };
 	unsigned long long page_bytes = sysconf(_SC_PAGESIZE);
+	struct json_writer w;
 	struct utsname u;
 	size_t nchains;
 	struct blk **ch = chains(&nchains);
-	bool first = true;
 
 	uname(&u);
-	fprintf(f, "{\n  \"version\": 1,\n  \"tool\": \"memmap-chains\",\n  \"kernel\": ");
-	json_str(f, u.release);
-	fprintf(f, ",\n  \"mode\": \"%s\",\n  \"block_size\": %llu,\n  \"max_blocks\": %llu,\n",
-		mode, block_size, st->max_blocks);
-	fprintf(f, "  \"maps_full\": %s,\n  \"stats\": {", dropped_total(st) ? "true" : "false");
+	/* One line per top-level key and per element of the top-level arrays. */
+	jw_init(&w, f, 2);
+	jw_start_object(&w);
+	jw_uint_field(&w, "version", 1);
+	jw_string_field(&w, "tool", "memmap-chains");
+	jw_string_field(&w, "kernel", u.release);
+	jw_string_field(&w, "mode", mode);
+	jw_uint_field(&w, "block_size", block_size);
+	jw_uint_field(&w, "max_blocks", st->max_blocks);
+	jw_bool_field(&w, "maps_full", dropped_total(st));
+	jw_key(&w, "stats");
+	jw_start_object(&w);
 	for (int k = 0; k < MC_NR_STATS; k++)
-		fprintf(f, "%s\"%s\": %llu", k ? ", " : "", stat_names[k],
-			(unsigned long long)st->stats[k]);
+		jw_uint_field(&w, stat_names[k], st->stats[k]);
 	for (int h = 0; h < MC_NR_HOOKS; h++) {
+		jw_key(&w, missed_names[h]);
 		if (st->missed[h] < 0)
-			fprintf(f, ", \"%s\": null", missed_names[h]);
+			jw_null(&w);
 		else
-			fprintf(f, ", \"%s\": %lld", missed_names[h], st->missed[h]);
+			jw_int(&w, st->missed[h]);
 	}
-	fprintf(f, "},\n  \"blocks\": [");
-	for (size_t i = 0; i < nr_blks; i++) {
-		struct blk *b = &blks[i];
+	jw_end_object(&w);
 
-		fprintf(f, "%s\n    {\"id\": %u, \"start\": %llu, \"state\": ", i ? "," : "", b->id,
-			(unsigned long long)b->id * block_size);
-		json_str(f, b->state);
-		fprintf(f, ", \"zone\": ");
-		json_str(f, b->zone);
-		if (b->offline_pages >= 0)
-			fprintf(f, ", \"offline_bytes\": %llu, \"plugged_bytes\": %llu",
-				b->offline_pages * page_bytes,
-				block_size - b->offline_pages * page_bytes);
-		else
-			fprintf(f, ", \"offline_bytes\": null, \"plugged_bytes\": null");
-		fprintf(f, ", \"hotadded\": %s, \"seq\": %llu, \"node\": %d, \"memmap_on_memory\": %s, "
-			"\"altmap_bytes\": %llu, \"self_bytes\": %llu, \"hosted_bytes\": {\"memmap\": %llu, "
-			"\"pgtable\": %llu, \"other\": %llu}, \"kernel_bytes\": %llu, \"dependents\": %u, "
-			"\"blocked_by\": %u, \"pinned\": %s, "
-			"\"pins_blocks\": %u, \"pins_bytes\": %llu, \"chain_length\": %d, \"why\": ",
-			b->traced ? "true" : "false", (unsigned long long)b->rec.seq,
-			b->traced ? b->rec.nid : -1,
-			b->rec.flags & MC_BLK_MEMMAP_ON_MEMORY ? "true" : "false",
-			(unsigned long long)b->rec.altmap_bytes,
-			(unsigned long long)(b->rec.self_bytes[0] + b->rec.self_bytes[1] +
-					     b->rec.self_bytes[2]),
-			b->hosted[0], b->hosted[1], b->hosted[2],
-			(long long)b->rec.kernel_bytes > 0 ?
-			(unsigned long long)b->rec.kernel_bytes : 0ULL,
-			b->nr_deps, b->nr_blocked, blk_pinned(b) ? "true" : "false", b->nr_pins,
-			(unsigned long long)b->nr_pins * block_size, b->depth);
-		if (b->why)
-			json_str(f, b->why);
-		else
-			fprintf(f, "null");
-		fputc('}', f);
-	}
-	fprintf(f, "\n  ],\n  \"edges\": [");
+	jw_key(&w, "blocks");
+	jw_start_array(&w);
+	for (size_t i = 0; i < nr_blks; i++)
+		json_block(&w, &blks[i], page_bytes);
+	jw_end_array(&w);
+
+	jw_key(&w, "edges");
+	jw_start_array(&w);
 	for (size_t i = 0; i < nr_blks; i++) {
 		for (const struct mc_edge *e = edge_next(&blks[i], NULL); e;
 		     e = edge_next(&blks[i], e)) {
 			if (e->host == blks[i].id)
 				continue;
-			fprintf(f, "%s\n    {\"host\": %u, \"dep\": %u, \"kind\": \"%s\", \"bytes\": %llu, "
-				"\"allocs\": %llu}", first ? "" : ",", e->host, blks[i].id,
-				kind_name(e->kind), (unsigned long long)e->bytes,
-				(unsigned long long)e->allocs);
-			first = false;
+			jw_start_object(&w);
+			jw_uint_field(&w, "host", e->host);
+			jw_uint_field(&w, "dep", blks[i].id);
+			jw_string_field(&w, "kind", kind_name(e->kind));
+			jw_uint_field(&w, "bytes", e->bytes);
+			jw_uint_field(&w, "allocs", e->allocs);
+			jw_end_object(&w);
 		}
 	}
-	fprintf(f, "\n  ],\n  \"chains\": [");
+	jw_end_array(&w);
+
+	jw_key(&w, "chains");
+	jw_start_array(&w);
 	for (size_t c = 0; ch && c < nchains; c++) {
 		struct blk *b = ch[c];
 
-		fprintf(f, "%s\n    {\"length\": %d, \"pins_blocks\": %u, \"pins_bytes\": %llu, \"blocks\": [",
-			c ? "," : "", b->depth, b->nr_pins,
-			(unsigned long long)b->nr_pins * block_size);
+		jw_start_object(&w);
+		jw_int_field(&w, "length", b->depth);
+		jw_uint_field(&w, "pins_blocks", b->nr_pins);
+		jw_uint_field(&w, "pins_bytes", (unsigned long long)b->nr_pins * block_size);
+		jw_key(&w, "blocks");
+		jw_start_array(&w);
 		for (; b; b = b->next >= 0 ? &blks[b->next] : NULL)
-			fprintf(f, "%u%s", b->id, b->next >= 0 ? ", " : "");
-		fprintf(f, "]}");
+			jw_uint(&w, b->id);
+		jw_end_array(&w);
+		jw_end_object(&w);
 	}
-	fprintf(f, "\n  ]\n}\n");
+	jw_end_array(&w);
+	jw_end_object(&w);
+	jw_finish(&w);
 	free(ch);
 }
 
