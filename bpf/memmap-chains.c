@@ -33,6 +33,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <linux/kernel-page-flags.h>
+#include "graph.h"
 #include "json_writer.h"
 #include "memmap-chains.h"
 #include "memmap-chains.skel.h"
@@ -268,86 +269,6 @@ static int read_block_size(void)
 	return 0;
 }
 
-/* One memory block as the report sees it: sysfs facts plus the BPF record. */
-struct blk {
-	unsigned int id;
-	bool in_sysfs;
-	bool traced;		/* has a record: added while the tracer ran */
-	char state[24];
-	char zone[24];
-	long long offline_pages;	/* PageOffline pages if online, else -1 */
-	struct mc_block rec;
-	/* derived */
-	unsigned int nr_deps;	/* distinct dependent blocks hosted here */
-	unsigned long long hosted[MC_NR_KINDS];	/* bytes held for other blocks */
-	int depth;		/* longest host path below this block, in blocks */
-	int next;		/* host on that path (index), -1 if none */
-	unsigned int nr_pins;	/* distinct hot-added blocks it pins transitively */
-	unsigned int nr_blocked;	/* blocks that must go before it (transitively) */
-	const char *why;
-	const char *why_text;
-};
-
-static struct blk *blks;
-
-/* Cannot be offlined: holds metadata of another block or later kernel pages. */
-static bool blk_pinned(const struct blk *b)
-{
-	return b->nr_deps || (long long)b->rec.kernel_bytes > 0;
-}
-
-static size_t nr_blks, cap_blks;
-
-/* Binary search among the first n blocks (sorted by id). */
-static struct blk *blk_find_in(unsigned int id, size_t n)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (blks[mid].id == id)
-			return &blks[mid];
-		if (blks[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-static struct blk *blk_find(unsigned int id)
-{
-	return blk_find_in(id, nr_blks);
-}
-
-static int blk_cmp(const void *a, const void *b)
-{
-	const struct blk *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static struct blk *blk_append(unsigned int id)
-{
-	if (nr_blks == cap_blks) {
-		size_t n = cap_blks ? cap_blks * 2 : 256;
-		struct blk *p = realloc(blks, n * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		blks = p;
-		cap_blks = n;
-	}
-	memset(&blks[nr_blks], 0, sizeof(blks[0]));
-	blks[nr_blks].id = id;
-	blks[nr_blks].next = -1;
-	strcpy(blks[nr_blks].state, "absent");
-	strcpy(blks[nr_blks].zone, "none");
-	blks[nr_blks].offline_pages = -1;
-	return &blks[nr_blks++];
-}
-
 /*
  * PageOffline pages of an online block, from /proc/kpageflags (KPF_OFFLINE):
  * the parts of it virtio-mem has not plugged (sub-blocks smaller than a
@@ -393,7 +314,7 @@ static void sysfs_block(struct blk *b, int kfd)
 		b->offline_pages = kpage_offline(kfd, b->id);
 }
 
-static int scan_sysfs(void)
+static int scan_sysfs(struct mc_graph *g)
 {
 	DIR *d = opendir(MC_SYS_MEMORY);
 	int kfd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
@@ -412,7 +333,7 @@ static int scan_sysfs(void)
 
 		if (sscanf(de->d_name, "memory%u%c", &id, &c) != 1)
 			continue;
-		b = blk_append(id);
+		b = graph_append(g, id);
 		if (!b) {
 			closedir(d);
 			if (kfd >= 0)
@@ -425,7 +346,7 @@ static int scan_sysfs(void)
 	closedir(d);
 	if (kfd >= 0)
 		close(kfd);
-	qsort(blks, nr_blks, sizeof(*blks), blk_cmp);
+	graph_sort(g);
 	return 0;
 }
 
@@ -455,46 +376,23 @@ static long long hook_missed(int prog_fd, __u64 nested)
 	return info.recursion_misses > nested ? (long long)(info.recursion_misses - nested) : 0;
 }
 
-static int read_records(struct state *st)
+static int read_records(struct state *st, struct mc_graph *g)
 {
 	__u32 key, next, *prev = NULL;
 	struct mc_block rec;
-	size_t i, unsorted = nr_blks;
+	size_t sorted = g->nr;
 
 	while (!bpf_map_get_next_key(st->blocks_fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(st->blocks_fd, &key, &rec))
 			continue;
-		struct blk *b = blk_find_in(key, unsorted);
-
-		if (!b) {
-			/* Not in sysfs (being removed, or a ZONE_DEVICE range). */
-			for (i = unsorted; i < nr_blks; i++)
-				if (blks[i].id == key)
-					break;
-			b = i < nr_blks ? &blks[i] : blk_append(key);
-			if (!b)
-				return -ENOMEM;
-		}
-		b->traced = true;
-		b->rec = rec;
+		if (graph_add_record(g, sorted, key, &rec))
+			return -ENOMEM;
 	}
-	qsort(blks, nr_blks, sizeof(*blks), blk_cmp);
 	/* Hosts that are not memory blocks in sysfs (should not happen) get a node too. */
-	unsorted = nr_blks;
-	for (i = 0; i < unsorted; i++) {
-		for (__u32 e = 0; e < blks[i].rec.nr_edges && e < MC_MAX_EDGES; e++) {
-			unsigned int h = blks[i].rec.edges[e].host;
-			bool known = blk_find_in(h, unsorted);
-
-			for (size_t k = unsorted; !known && k < nr_blks; k++)
-				known = blks[k].id == h;
-			if (!known && !blk_append(h))
-				return -ENOMEM;
-		}
-	}
-	qsort(blks, nr_blks, sizeof(*blks), blk_cmp);
+	if (graph_add_hosts(g))
+		return -ENOMEM;
 	for (__u32 k = 0; k < MC_NR_STATS; k++)
 		bpf_map_lookup_elem(st->stats_fd, &k, &st->stats[k]);
 	st->missed[MC_HOOK_ALLOC] = hook_missed(st->hook_fd[MC_HOOK_ALLOC],
@@ -510,235 +408,7 @@ static unsigned long long dropped_total(const struct state *st)
 	       st->stats[MC_STAT_DROPPED_PAGES] + st->stats[MC_STAT_DROPPED_THREADS];
 }
 
-/* ------------------------------------------------------------- analysis */
-
-static bool edge_live(const struct mc_edge *e)
-{
-	return (long long)e->bytes > 0;
-}
-
-/*
- * The live edges of b, in record order, or NULL after the last:
- * for (e = edge_next(b, NULL); e; e = edge_next(b, e)).
- */
-static const struct mc_edge *edge_next(const struct blk *b, const struct mc_edge *e)
-{
-	unsigned int n = b->rec.nr_edges < MC_MAX_EDGES ? b->rec.nr_edges : MC_MAX_EDGES;
-
-	for (e = e ? e + 1 : b->rec.edges; e < b->rec.edges + n; e++)
-		if (edge_live(e))
-			return e;
-	return NULL;
-}
-
-/* Traced blocks by the order they were added: hosts are always older. */
-static int seq_cmp(const void *a, const void *b)
-{
-	const struct blk *x = &blks[*(const size_t *)a], *y = &blks[*(const size_t *)b];
-
-	return x->rec.seq < y->rec.seq ? -1 : x->rec.seq > y->rec.seq;
-}
-
-/*
- * Longest host path below every block, in blocks: 1 + the longest of its
- * hosts, computed oldest first (no recursion: chains can be long).
- */
-static void longest_paths(size_t *order)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < nr_blks; i++) {
-		blks[i].depth = 1;
-		if (blks[i].traced)
-			order[n++] = i;
-	}
-	qsort(order, n, sizeof(*order), seq_cmp);
-	for (size_t k = 0; k < n; k++) {
-		struct blk *b = &blks[order[k]];
-
-		for (const struct mc_edge *e = edge_next(b, NULL); e; e = edge_next(b, e)) {
-			struct blk *h = blk_find(e->host);
-			int d;
-
-			if (!h || h == b)
-				continue;
-			d = 1 + h->depth;
-			if (d > b->depth || (d == b->depth && e->kind == MC_KIND_MEMMAP)) {
-				b->depth = d;
-				b->next = h - blks;
-			}
-		}
-	}
-}
-
-/*
- * Hot-added (traced) blocks that cannot be removed while b is present: its
- * hosts, transitively (explicit stack; mark[] keeps each block once).  Each
- * reached block also learns that b is one more block that must go first.
- */
-static unsigned int count_pins(struct blk *b, unsigned char *mark, size_t *stack)
-{
-	unsigned int n = 0;
-	size_t top = 0;
-
-	memset(mark, 0, nr_blks);
-	stack[top++] = b - blks;
-	mark[b - blks] = 1;
-	while (top) {
-		struct blk *c = &blks[stack[--top]];
-
-		for (const struct mc_edge *e = edge_next(c, NULL); e; e = edge_next(c, e)) {
-			struct blk *h = blk_find(e->host);
-
-			if (!h || mark[h - blks])
-				continue;
-			mark[h - blks] = 1;
-			h->nr_blocked++;
-			n += h->traced;
-			stack[top++] = h - blks;
-		}
-	}
-	return n;
-}
-
-static struct blk *first_added_in_zone(const char *zone)
-{
-	struct blk *best = NULL;
-
-	for (size_t i = 0; i < nr_blks; i++) {
-		struct blk *b = &blks[i];
-
-		if (b->traced && !strcmp(b->zone, zone) && (!best || b->rec.seq < best->rec.seq))
-			best = b;
-	}
-	return best;
-}
-
-static bool boot_has_zone(const char *zone)
-{
-	for (size_t i = 0; i < nr_blks; i++)
-		if (blks[i].in_sysfs && !blks[i].traced && !strcmp(blks[i].zone, zone))
-			return true;
-	return false;
-}
-
-/*
- * Why a hot-added block hosts others' metadata.  "first-in-zone": it is the
- * first hot-added block of a zone that boot memory does not have, so the
- * kernel allocations of later hot-adds had nowhere else to go in that zone
- * (the zone layout forces it).  "fresh": it was one of the two blocks onlined
- * right before a dependent and its pages were handed out first (freelist
- * head placement; a 2 MiB memmap takes half of a 4 MiB buddy, the next one
- * the other half, so every other block ends up hosting).
- * "allocator": anything else.
- */
-static void classify_why(struct blk *h)
-{
-	if (!h->nr_deps && h->rec.kernel_bytes) {
-		h->why = "kernel";
-		h->why_text = "unmovable kernel allocations made after it was onlined";
-		return;
-	}
-	if (!h->traced) {
-		h->why = "boot";
-		h->why_text = "boot memory (never hot-removable)";
-		return;
-	}
-	if (first_added_in_zone(h->zone) == h && strcmp(h->zone, "none") &&
-	    !boot_has_zone(h->zone)) {
-		h->why = "first-in-zone";
-		h->why_text = "first hot-added block of a zone boot memory lacks: "
-			      "the only memory of that zone for the next hot-add";
-		return;
-	}
-	for (size_t i = 0; i < nr_blks; i++) {
-		struct blk *d = &blks[i];
-
-		for (const struct mc_edge *e = edge_next(d, NULL); e; e = edge_next(d, e))
-			if (e->host == h->id && d != h && d->rec.seq > h->rec.seq &&
-			    d->rec.seq <= h->rec.seq + 2) {
-				h->why = "fresh";
-				h->why_text = "onlined just before its dependent; its fresh "
-					      "pages were handed out first (head placement)";
-				return;
-			}
-	}
-	h->why = "allocator";
-	h->why_text = "page allocator chose it among other free memory";
-}
-
-static int analyse(void)
-{
-	for (size_t i = 0; i < nr_blks; i++) {
-		struct blk *d = &blks[i];
-		unsigned int seen[MC_MAX_EDGES], nseen = 0;
-
-		for (const struct mc_edge *e = edge_next(d, NULL); e; e = edge_next(d, e)) {
-			struct blk *h = blk_find(e->host);
-			bool dup = false;
-
-			if (!h || h == d)
-				continue;
-			if (e->kind < MC_NR_KINDS)
-				h->hosted[e->kind] += e->bytes;
-			for (unsigned int k = 0; k < nseen; k++)
-				dup |= seen[k] == h->id;
-			if (!dup) {
-				seen[nseen++] = h->id;
-				h->nr_deps++;
-			}
-		}
-	}
-	size_t *order = calloc(nr_blks ? nr_blks : 1, sizeof(*order));
-	unsigned char *mark = calloc(nr_blks ? nr_blks : 1, 1);
-
-	if (!order || !mark) {
-		free(order);
-		free(mark);
-		return -ENOMEM;
-	}
-	longest_paths(order);
-	for (size_t i = 0; i < nr_blks; i++)
-		if (blks[i].traced)
-			blks[i].nr_pins = count_pins(&blks[i], mark, order);
-	for (size_t i = 0; i < nr_blks; i++)
-		if (blks[i].nr_deps || (long long)blks[i].rec.kernel_bytes > 0)
-			classify_why(&blks[i]);
-	free(order);
-	free(mark);
-	return 0;
-}
-
-/* Chains: blocks that something depends on but nothing else depends on, longest first. */
-static int chain_cmp(const void *a, const void *b)
-{
-	const struct blk *x = *(struct blk * const *)a, *y = *(struct blk * const *)b;
-
-	if (x->depth != y->depth)
-		return y->depth - x->depth;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static struct blk **chains(size_t *n)
-{
-	struct blk **v = calloc(nr_blks ? nr_blks : 1, sizeof(*v));
-
-	*n = 0;
-	if (!v)
-		return NULL;
-	for (size_t i = 0; i < nr_blks; i++)
-		if (blks[i].depth > 1 && !blks[i].nr_deps)
-			v[(*n)++] = &blks[i];
-	qsort(v, *n, sizeof(*v), chain_cmp);
-	return v;
-}
-
-static const char *kind_name(__u32 k)
-{
-	static const char * const names[] = { "memmap", "pgtable", "other" };
-
-	return k < MC_NR_KINDS ? names[k] : "other";
-}
+/* --------------------------------------------------------------- output */
 
 static const char *human(unsigned long long v, char *buf, size_t len)
 {
@@ -754,32 +424,30 @@ static const char *human(unsigned long long v, char *buf, size_t len)
 	return buf;
 }
 
-/* --------------------------------------------------------------- output */
-
-static void print_text(FILE *f, struct state *st, const char *mode)
+static void print_text(FILE *f, const struct mc_graph *g, struct state *st, const char *mode)
 {
 	size_t nchains, nedges = 0, npinned = 0, ntraced = 0, npartial = 0;
 	unsigned long long kinds[MC_NR_KINDS] = {}, offline = 0;
 	unsigned long long page_bytes = sysconf(_SC_PAGESIZE);
-	struct blk **ch = chains(&nchains);
+	struct blk **ch = graph_chains(g, &nchains);
 	char b1[32], b2[32], b3[32];
 
-	for (size_t i = 0; i < nr_blks; i++) {
-		ntraced += blks[i].traced;
-		npinned += blks[i].traced && blk_pinned(&blks[i]);
-		if (blks[i].offline_pages > 0) {
+	for (size_t i = 0; i < g->nr; i++) {
+		ntraced += g->blks[i].traced;
+		npinned += g->blks[i].traced && blk_pinned(&g->blks[i]);
+		if (g->blks[i].offline_pages > 0) {
 			npartial++;
-			offline += blks[i].offline_pages * page_bytes;
+			offline += g->blks[i].offline_pages * page_bytes;
 		}
-		for (const struct mc_edge *e = edge_next(&blks[i], NULL); e;
-		     e = edge_next(&blks[i], e)) {
+		for (const struct mc_edge *e = edge_next(&g->blks[i], NULL); e;
+		     e = edge_next(&g->blks[i], e)) {
 			nedges++;
 			kinds[e->kind < MC_NR_KINDS ? e->kind : MC_KIND_OTHER]++;
 		}
 	}
 	fprintf(f, "memory blocks: %zu (block size %s), traced %zu, pinned hot-added %zu, "
 		"edges %zu (memmap %llu, pgtable %llu, other %llu), mode %s\n",
-		nr_blks, human(block_size, b1, sizeof(b1)), ntraced, npinned, nedges,
+		g->nr, human(block_size, b1, sizeof(b1)), ntraced, npinned, nedges,
 		kinds[0], kinds[1], kinds[2], mode);
 	if (dropped_total(st))
 		fprintf(f, "warning: maps full, records dropped: blocks %llu, edges %llu, pages %llu, threads %llu\n",
@@ -792,10 +460,10 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 		fprintf(f, "partly plugged online blocks (PageOffline pages: not plugged by virtio-mem, "
 			"or held by a balloon): %zu, %s offline in all:", npartial,
 			human(offline, b1, sizeof(b1)));
-		for (size_t i = 0; i < nr_blks; i++)
-			if (blks[i].offline_pages > 0)
-				fprintf(f, " %u (%s plugged)", blks[i].id,
-					human(block_size - blks[i].offline_pages * page_bytes,
+		for (size_t i = 0; i < g->nr; i++)
+			if (g->blks[i].offline_pages > 0)
+				fprintf(f, " %u (%s plugged)", g->blks[i].id,
+					human(block_size - g->blks[i].offline_pages * page_bytes,
 					      b1, sizeof(b1)));
 		fputc('\n', f);
 	}
@@ -813,7 +481,7 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 		fprintf(f, "  #%zu %d blocks, pins %u hot-added blocks (%s): ", c + 1, b->depth,
 			b->nr_pins,
 			human((unsigned long long)b->nr_pins * block_size, b1, sizeof(b1)));
-		for (; b; b = b->next >= 0 ? &blks[b->next] : NULL)
+		for (; b; b = b->next >= 0 ? &g->blks[b->next] : NULL)
 			fprintf(f, "%u%s%s", b->id, b->traced ? "" : "(boot)",
 				b->next >= 0 ? " -> " : "\n");
 	}
@@ -821,8 +489,8 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 		fprintf(f, "  ... %zu more (--max-chains)\n", nchains - env.max_chains);
 
 	fprintf(f, "\ndependencies (dependent block pins host block):\n");
-	for (size_t i = 0; i < nr_blks; i++) {
-		struct blk *d = &blks[i];
+	for (size_t i = 0; i < g->nr; i++) {
+		struct blk *d = &g->blks[i];
 		bool any = false;
 
 		for (const struct mc_edge *e = edge_next(d, NULL); e; e = edge_next(d, e)) {
@@ -845,8 +513,8 @@ static void print_text(FILE *f, struct state *st, const char *mode)
 	}
 
 	fprintf(f, "\npinned blocks (hold metadata of other present blocks or later kernel pages):\n");
-	for (size_t i = 0; i < nr_blks; i++) {
-		struct blk *h = &blks[i];
+	for (size_t i = 0; i < g->nr; i++) {
+		struct blk *h = &g->blks[i];
 
 		if (!blk_pinned(h))
 			continue;
@@ -906,7 +574,7 @@ static void json_block(struct json_writer *w, const struct blk *b, unsigned long
 	jw_end_object(w);
 }
 
-static void print_json(FILE *f, struct state *st, const char *mode)
+static void print_json(FILE *f, const struct mc_graph *g, struct state *st, const char *mode)
 {
 	static const char * const stat_names[MC_NR_STATS] = {
 		"adds", "removes", "allocs", "frees", "kernel_allocs", "dropped_blocks", "dropped_edges",
@@ -918,7 +586,7 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 	struct json_writer w;
 	struct utsname u;
 	size_t nchains;
-	struct blk **ch = chains(&nchains);
+	struct blk **ch = graph_chains(g, &nchains);
 
 	uname(&u);
 	/* One line per top-level key and per element of the top-level arrays. */
@@ -946,20 +614,20 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 
 	jw_key(&w, "blocks");
 	jw_start_array(&w);
-	for (size_t i = 0; i < nr_blks; i++)
-		json_block(&w, &blks[i], page_bytes);
+	for (size_t i = 0; i < g->nr; i++)
+		json_block(&w, &g->blks[i], page_bytes);
 	jw_end_array(&w);
 
 	jw_key(&w, "edges");
 	jw_start_array(&w);
-	for (size_t i = 0; i < nr_blks; i++) {
-		for (const struct mc_edge *e = edge_next(&blks[i], NULL); e;
-		     e = edge_next(&blks[i], e)) {
-			if (e->host == blks[i].id)
+	for (size_t i = 0; i < g->nr; i++) {
+		for (const struct mc_edge *e = edge_next(&g->blks[i], NULL); e;
+		     e = edge_next(&g->blks[i], e)) {
+			if (e->host == g->blks[i].id)
 				continue;
 			jw_start_object(&w);
 			jw_uint_field(&w, "host", e->host);
-			jw_uint_field(&w, "dep", blks[i].id);
+			jw_uint_field(&w, "dep", g->blks[i].id);
 			jw_string_field(&w, "kind", kind_name(e->kind));
 			jw_uint_field(&w, "bytes", e->bytes);
 			jw_uint_field(&w, "allocs", e->allocs);
@@ -979,7 +647,7 @@ static void print_json(FILE *f, struct state *st, const char *mode)
 		jw_uint_field(&w, "pins_bytes", (unsigned long long)b->nr_pins * block_size);
 		jw_key(&w, "blocks");
 		jw_start_array(&w);
-		for (; b; b = b->next >= 0 ? &blks[b->next] : NULL)
+		for (; b; b = b->next >= 0 ? &g->blks[b->next] : NULL)
 			jw_uint(&w, b->id);
 		jw_end_array(&w);
 		jw_end_object(&w);
@@ -1008,7 +676,7 @@ static const char *zone_color(const char *zone)
  * row), so "neato" keeps the layout; fill = zone, border = state, edges
  * host -> dependent coloured by kind.
  */
-static void print_dot(FILE *f)
+static void print_dot(FILE *f, const struct mc_graph *g)
 {
 	static const char * const kind_color[] = { "#d62728", "#1f77b4", "#7f7f7f" };
 	char b1[32];
@@ -1021,8 +689,8 @@ static void print_dot(FILE *f)
 		"  node [shape=box, style=filled, fontsize=8, width=1.2, height=0.5, fixedsize=true];\n"
 		"  edge [fontsize=7, arrowsize=0.5];\n",
 		human(block_size, b1, sizeof(b1)));
-	for (size_t i = 0; i < nr_blks; i++) {
-		struct blk *b = &blks[i];
+	for (size_t i = 0; i < g->nr; i++) {
+		struct blk *b = &g->blks[i];
 
 		fprintf(f, "  b%u [label=\"%u\\n%s%s\", fillcolor=\"%s\", style=\"filled%s%s\", "
 			"pos=\"%.1f,%.1f!\"];\n", b->id, b->id, b->zone,
@@ -1030,14 +698,14 @@ static void print_dot(FILE *f)
 			strcmp(b->state, "online") ? ",dashed" : "",
 			blk_pinned(b) ? ",bold" : "", (i % 8) * 1.8, -(double)(i / 8) * 1.5);
 	}
-	for (size_t i = 0; i < nr_blks; i++) {
-		for (const struct mc_edge *e = edge_next(&blks[i], NULL); e;
-		     e = edge_next(&blks[i], e)) {
-			if (e->host == blks[i].id)
+	for (size_t i = 0; i < g->nr; i++) {
+		for (const struct mc_edge *e = edge_next(&g->blks[i], NULL); e;
+		     e = edge_next(&g->blks[i], e)) {
+			if (e->host == g->blks[i].id)
 				continue;
 			/* "other" edges are many and small: dotted, size as tooltip only. */
 			fprintf(f, "  b%u -> b%u [color=\"%s\", %s=\"%s %s\"%s];\n", e->host,
-				blks[i].id, kind_color[e->kind < MC_NR_KINDS ? e->kind : 2],
+				g->blks[i].id, kind_color[e->kind < MC_NR_KINDS ? e->kind : 2],
 				e->kind == MC_KIND_OTHER ? "tooltip" : "xlabel",
 				kind_name(e->kind), human(e->bytes, b1, sizeof(b1)),
 				e->kind == MC_KIND_OTHER ? ", style=dotted" : "");
@@ -1062,7 +730,7 @@ static bool in_path(const char *prog)
 	return false;
 }
 
-static int write_png(const char *file)
+static int write_png(const char *file, const struct mc_graph *g)
 {
 	char tmp[] = "/tmp/memmap-chains-XXXXXX";
 	int fd, status;
@@ -1080,7 +748,7 @@ static int write_png(const char *file)
 		die_msg("cannot create %s: %s", tmp, strerror(errno));
 		return MC_EXIT_ERROR;
 	}
-	print_dot(f);
+	print_dot(f, g);
 	fclose(f);
 	pid = fork();
 	if (pid == 0) {
@@ -1096,22 +764,22 @@ static int write_png(const char *file)
 	return 0;
 }
 
-static int report(struct state *st, const char *mode)
+/* The report of the state in st, written from graph g (empty on entry). */
+static int report_graph(struct state *st, const char *mode, struct mc_graph *g)
 {
 	FILE *f = stdout;
 	int err = 0;
 
-	nr_blks = 0;
-	if (scan_sysfs() || read_records(st)) {
+	if (scan_sysfs(g) || read_records(st, g)) {
 		die_msg("cannot read the block state");
 		return MC_EXIT_ERROR;
 	}
-	if (analyse()) {
+	if (graph_analyse(g)) {
 		die_msg("out of memory");
 		return MC_EXIT_ERROR;
 	}
 	if (env.png) {
-		err = write_png(env.png);
+		err = write_png(env.png, g);
 		if (err)
 			return err;
 	} else {
@@ -1122,11 +790,11 @@ static int report(struct state *st, const char *mode)
 			return MC_EXIT_ERROR;
 		}
 		if (env.json)
-			print_json(f, st, mode);
+			print_json(f, g, st, mode);
 		else if (env.dot)
-			print_dot(f);
+			print_dot(f, g);
 		else
-			print_text(f, st, mode);
+			print_text(f, g, st, mode);
 		if (f != stdout && fclose(f)) {
 			die_msg("cannot write %s: %s", env.output, strerror(errno));
 			return MC_EXIT_ERROR;
@@ -1144,6 +812,15 @@ static int report(struct state *st, const char *mode)
 		return MC_EXIT_FULL;
 	}
 	return 0;
+}
+
+static int report(struct state *st, const char *mode)
+{
+	struct mc_graph graph = {};
+	int ret = report_graph(st, mode, &graph);
+
+	graph_free(&graph);
+	return ret;
 }
 
 /* ------------------------------------------------------------ live lines */
