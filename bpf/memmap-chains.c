@@ -11,6 +11,11 @@
  * memmap-chains.schema.json, printed by --schema), DOT, or PNG via graphviz.
  * The report modes (--summary) only read pinned maps, so they work after the
  * tracing loader exited or while a --pin'ned instance keeps tracing.
+ *
+ * This file holds the command line, the preflight checks, loading,
+ * attaching and pinning, the kernel symbols the BPF side needs, and the
+ * live lines; the analysis is graph.c (pure, tested on the host), the
+ * printers output.c, the JSON layout json_writer.c.
  */
 #include <argp.h>
 #include <ctype.h>
@@ -34,7 +39,7 @@
 #include <bpf/bpf.h>
 #include <linux/kernel-page-flags.h>
 #include "graph.h"
-#include "json_writer.h"
+#include "output.h"
 #include "memmap-chains.h"
 #include "memmap-chains.skel.h"
 
@@ -355,10 +360,7 @@ static int scan_sysfs(struct mc_graph *g)
 struct state {
 	int blocks_fd, pages_fd, stats_fd;
 	int hook_fd[MC_NR_HOOKS];	/* the hooks' programs; -1 when not attached */
-	__u64 stats[MC_NR_STATS];
-	/* events neither a hook nor its nested copy saw; -1 when unknown */
-	long long missed[MC_NR_HOOKS];
-	unsigned long long max_blocks;
+	struct mc_counts counts;	/* what the report shows of the maps */
 };
 
 /*
@@ -394,325 +396,15 @@ static int read_records(struct state *st, struct mc_graph *g)
 	if (graph_add_hosts(g))
 		return -ENOMEM;
 	for (__u32 k = 0; k < MC_NR_STATS; k++)
-		bpf_map_lookup_elem(st->stats_fd, &k, &st->stats[k]);
-	st->missed[MC_HOOK_ALLOC] = hook_missed(st->hook_fd[MC_HOOK_ALLOC],
-						st->stats[MC_STAT_NESTED_ALLOCS]);
-	st->missed[MC_HOOK_FREE] = hook_missed(st->hook_fd[MC_HOOK_FREE],
-					       st->stats[MC_STAT_NESTED_FREES]);
+		bpf_map_lookup_elem(st->stats_fd, &k, &st->counts.stats[k]);
+	st->counts.missed[MC_HOOK_ALLOC] =
+		hook_missed(st->hook_fd[MC_HOOK_ALLOC], st->counts.stats[MC_STAT_NESTED_ALLOCS]);
+	st->counts.missed[MC_HOOK_FREE] =
+		hook_missed(st->hook_fd[MC_HOOK_FREE], st->counts.stats[MC_STAT_NESTED_FREES]);
 	return 0;
 }
 
-static unsigned long long dropped_total(const struct state *st)
-{
-	return st->stats[MC_STAT_DROPPED_BLOCKS] + st->stats[MC_STAT_DROPPED_EDGES] +
-	       st->stats[MC_STAT_DROPPED_PAGES] + st->stats[MC_STAT_DROPPED_THREADS];
-}
-
 /* --------------------------------------------------------------- output */
-
-static const char *human(unsigned long long v, char *buf, size_t len)
-{
-	static const char * const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
-	double d = v;
-
-	while (d >= 1024 && u < 4) {
-		d /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", d, units[u]);
-	return buf;
-}
-
-static void print_text(FILE *f, const struct mc_graph *g, struct state *st, const char *mode)
-{
-	size_t nchains, nedges = 0, npinned = 0, ntraced = 0, npartial = 0;
-	unsigned long long kinds[MC_NR_KINDS] = {}, offline = 0;
-	unsigned long long page_bytes = sysconf(_SC_PAGESIZE);
-	struct blk **ch = graph_chains(g, &nchains);
-	char b1[32], b2[32], b3[32];
-
-	for (size_t i = 0; i < g->nr; i++) {
-		ntraced += g->blks[i].traced;
-		npinned += g->blks[i].traced && blk_pinned(&g->blks[i]);
-		if (g->blks[i].offline_pages > 0) {
-			npartial++;
-			offline += g->blks[i].offline_pages * page_bytes;
-		}
-		for (const struct mc_edge *e = edge_next(&g->blks[i], NULL); e;
-		     e = edge_next(&g->blks[i], e)) {
-			nedges++;
-			kinds[e->kind < MC_NR_KINDS ? e->kind : MC_KIND_OTHER]++;
-		}
-	}
-	fprintf(f, "memory blocks: %zu (block size %s), traced %zu, pinned hot-added %zu, "
-		"edges %zu (memmap %llu, pgtable %llu, other %llu), mode %s\n",
-		g->nr, human(block_size, b1, sizeof(b1)), ntraced, npinned, nedges,
-		kinds[0], kinds[1], kinds[2], mode);
-	if (dropped_total(st))
-		fprintf(f, "warning: maps full, records dropped: blocks %llu, edges %llu, pages %llu, threads %llu\n",
-			(unsigned long long)st->stats[MC_STAT_DROPPED_BLOCKS],
-			(unsigned long long)st->stats[MC_STAT_DROPPED_EDGES],
-			(unsigned long long)st->stats[MC_STAT_DROPPED_PAGES],
-			(unsigned long long)st->stats[MC_STAT_DROPPED_THREADS]);
-
-	if (npartial) {
-		fprintf(f, "partly plugged online blocks (PageOffline pages: not plugged by virtio-mem, "
-			"or held by a balloon): %zu, %s offline in all:", npartial,
-			human(offline, b1, sizeof(b1)));
-		for (size_t i = 0; i < g->nr; i++)
-			if (g->blks[i].offline_pages > 0)
-				fprintf(f, " %u (%s plugged)", g->blks[i].id,
-					human(block_size - g->blks[i].offline_pages * page_bytes,
-					      b1, sizeof(b1)));
-		fputc('\n', f);
-	}
-	if (st->missed[MC_HOOK_ALLOC] > 0 || st->missed[MC_HOOK_FREE] > 0)
-		fprintf(f, "warning: page events missed (nested in interrupts): allocations %lld, "
-			"frees %lld; pinned blocks may be incomplete\n",
-			st->missed[MC_HOOK_ALLOC], st->missed[MC_HOOK_FREE]);
-
-	fprintf(f, "\nchains (longest first; a block cannot go before the blocks left of it):\n");
-	if (!nchains)
-		fprintf(f, "  none\n");
-	for (size_t c = 0; ch && c < nchains && (int)c < env.max_chains; c++) {
-		struct blk *b = ch[c];
-
-		fprintf(f, "  #%zu %d blocks, pins %u hot-added blocks (%s): ", c + 1, b->depth,
-			b->nr_pins,
-			human((unsigned long long)b->nr_pins * block_size, b1, sizeof(b1)));
-		for (; b; b = b->next >= 0 ? &g->blks[b->next] : NULL)
-			fprintf(f, "%u%s%s", b->id, b->traced ? "" : "(boot)",
-				b->next >= 0 ? " -> " : "\n");
-	}
-	if (ch && nchains > (size_t)env.max_chains)
-		fprintf(f, "  ... %zu more (--max-chains)\n", nchains - env.max_chains);
-
-	fprintf(f, "\ndependencies (dependent block pins host block):\n");
-	for (size_t i = 0; i < g->nr; i++) {
-		struct blk *d = &g->blks[i];
-		bool any = false;
-
-		for (const struct mc_edge *e = edge_next(d, NULL); e; e = edge_next(d, e)) {
-			if (e->host == d->id)
-				continue;
-			if (!any)
-				fprintf(f, "  %u [%s %s]%s pins", d->id, d->zone, d->state,
-					d->rec.flags & MC_BLK_MEMMAP_ON_MEMORY ?
-					" memmap_on_memory" : "");
-			fprintf(f, "%s %u (%s %s)", any ? "," : "", e->host, kind_name(e->kind),
-				human(e->bytes, b1, sizeof(b1)));
-			any = true;
-		}
-		if (any)
-			fputc('\n', f);
-		else if (d->traced && d->rec.flags & MC_BLK_MEMMAP_ON_MEMORY)
-			fprintf(f, "  %u [%s %s] memmap_on_memory: memmap %s inside itself, no memmap edge\n",
-				d->id, d->zone, d->state,
-				human(d->rec.altmap_bytes, b1, sizeof(b1)));
-	}
-
-	fprintf(f, "\npinned blocks (hold metadata of other present blocks or later kernel pages):\n");
-	for (size_t i = 0; i < g->nr; i++) {
-		struct blk *h = &g->blks[i];
-
-		if (!blk_pinned(h))
-			continue;
-		fprintf(f, "  %u [%s %s] for %u blocks (%u transitively): memmap %s, pgtable %s, "
-			"other %s", h->id, h->zone, h->state, h->nr_deps, h->nr_blocked,
-			human(h->hosted[0], b1, sizeof(b1)), human(h->hosted[1], b2, sizeof(b2)),
-			human(h->hosted[2], b3, sizeof(b3)));
-		if ((long long)h->rec.kernel_bytes > 0)
-			fprintf(f, ", later kernel allocations %s",
-				human(h->rec.kernel_bytes, b1, sizeof(b1)));
-		fprintf(f, "; why: %s (%s)\n", h->why, h->why_text);
-	}
-	free(ch);
-}
-
-/* One block of blocks[] (schema: bpf/memmap-chains.schema.json). */
-static void json_block(struct json_writer *w, const struct blk *b, unsigned long long page_bytes)
-{
-	long long kernel = (long long)b->rec.kernel_bytes;
-
-	jw_start_object(w);
-	jw_uint_field(w, "id", b->id);
-	jw_uint_field(w, "start", (unsigned long long)b->id * block_size);
-	jw_string_field(w, "state", b->state);
-	jw_string_field(w, "zone", b->zone);
-	jw_key(w, "offline_bytes");
-	if (b->offline_pages >= 0)
-		jw_uint(w, b->offline_pages * page_bytes);
-	else
-		jw_null(w);
-	jw_key(w, "plugged_bytes");
-	if (b->offline_pages >= 0)
-		jw_uint(w, block_size - b->offline_pages * page_bytes);
-	else
-		jw_null(w);
-	jw_bool_field(w, "hotadded", b->traced);
-	jw_uint_field(w, "seq", b->rec.seq);
-	jw_int_field(w, "node", b->traced ? b->rec.nid : -1);
-	jw_bool_field(w, "memmap_on_memory", b->rec.flags & MC_BLK_MEMMAP_ON_MEMORY);
-	jw_uint_field(w, "altmap_bytes", b->rec.altmap_bytes);
-	jw_uint_field(w, "self_bytes",
-		      b->rec.self_bytes[0] + b->rec.self_bytes[1] + b->rec.self_bytes[2]);
-	jw_key(w, "hosted_bytes");
-	jw_start_object(w);
-	for (int k = 0; k < MC_NR_KINDS; k++)
-		jw_uint_field(w, kind_name(k), b->hosted[k]);
-	jw_end_object(w);
-	/* Kept as a signed sum of allocations and frees: below 0 reads as 0. */
-	jw_uint_field(w, "kernel_bytes", kernel > 0 ? (unsigned long long)kernel : 0);
-	jw_uint_field(w, "dependents", b->nr_deps);
-	jw_uint_field(w, "blocked_by", b->nr_blocked);
-	jw_bool_field(w, "pinned", blk_pinned(b));
-	jw_uint_field(w, "pins_blocks", b->nr_pins);
-	jw_uint_field(w, "pins_bytes", (unsigned long long)b->nr_pins * block_size);
-	jw_int_field(w, "chain_length", b->depth);
-	jw_string_field(w, "why", b->why);
-	jw_end_object(w);
-}
-
-static void print_json(FILE *f, const struct mc_graph *g, struct state *st, const char *mode)
-{
-	static const char * const stat_names[MC_NR_STATS] = {
-		"adds", "removes", "allocs", "frees", "kernel_allocs", "dropped_blocks", "dropped_edges",
-		"dropped_pages", "dropped_events", "dropped_threads", "seq", "bulk_pages",
-		"online_allocs", "nested_allocs", "nested_frees",
-	};
-	static const char * const missed_names[MC_NR_HOOKS] = { "missed_allocs", "missed_frees" };
-	unsigned long long page_bytes = sysconf(_SC_PAGESIZE);
-	struct json_writer w;
-	struct utsname u;
-	size_t nchains;
-	struct blk **ch = graph_chains(g, &nchains);
-
-	uname(&u);
-	/* One line per top-level key and per element of the top-level arrays. */
-	jw_init(&w, f, 2);
-	jw_start_object(&w);
-	jw_uint_field(&w, "version", 1);
-	jw_string_field(&w, "tool", "memmap-chains");
-	jw_string_field(&w, "kernel", u.release);
-	jw_string_field(&w, "mode", mode);
-	jw_uint_field(&w, "block_size", block_size);
-	jw_uint_field(&w, "max_blocks", st->max_blocks);
-	jw_bool_field(&w, "maps_full", dropped_total(st));
-	jw_key(&w, "stats");
-	jw_start_object(&w);
-	for (int k = 0; k < MC_NR_STATS; k++)
-		jw_uint_field(&w, stat_names[k], st->stats[k]);
-	for (int h = 0; h < MC_NR_HOOKS; h++) {
-		jw_key(&w, missed_names[h]);
-		if (st->missed[h] < 0)
-			jw_null(&w);
-		else
-			jw_int(&w, st->missed[h]);
-	}
-	jw_end_object(&w);
-
-	jw_key(&w, "blocks");
-	jw_start_array(&w);
-	for (size_t i = 0; i < g->nr; i++)
-		json_block(&w, &g->blks[i], page_bytes);
-	jw_end_array(&w);
-
-	jw_key(&w, "edges");
-	jw_start_array(&w);
-	for (size_t i = 0; i < g->nr; i++) {
-		for (const struct mc_edge *e = edge_next(&g->blks[i], NULL); e;
-		     e = edge_next(&g->blks[i], e)) {
-			if (e->host == g->blks[i].id)
-				continue;
-			jw_start_object(&w);
-			jw_uint_field(&w, "host", e->host);
-			jw_uint_field(&w, "dep", g->blks[i].id);
-			jw_string_field(&w, "kind", kind_name(e->kind));
-			jw_uint_field(&w, "bytes", e->bytes);
-			jw_uint_field(&w, "allocs", e->allocs);
-			jw_end_object(&w);
-		}
-	}
-	jw_end_array(&w);
-
-	jw_key(&w, "chains");
-	jw_start_array(&w);
-	for (size_t c = 0; ch && c < nchains; c++) {
-		struct blk *b = ch[c];
-
-		jw_start_object(&w);
-		jw_int_field(&w, "length", b->depth);
-		jw_uint_field(&w, "pins_blocks", b->nr_pins);
-		jw_uint_field(&w, "pins_bytes", (unsigned long long)b->nr_pins * block_size);
-		jw_key(&w, "blocks");
-		jw_start_array(&w);
-		for (; b; b = b->next >= 0 ? &g->blks[b->next] : NULL)
-			jw_uint(&w, b->id);
-		jw_end_array(&w);
-		jw_end_object(&w);
-	}
-	jw_end_array(&w);
-	jw_end_object(&w);
-	jw_finish(&w);
-	free(ch);
-}
-
-static const char *zone_color(const char *zone)
-{
-	if (!strcmp(zone, "DMA"))
-		return "#fdd0a2";
-	if (!strcmp(zone, "DMA32"))
-		return "#fdae6b";
-	if (!strcmp(zone, "Normal"))
-		return "#9ecae1";
-	if (!strcmp(zone, "Movable"))
-		return "#a1d99b";
-	return "#d9d9d9";
-}
-
-/*
- * Block map: one node per block at a fixed position (address order, 8 per
- * row), so "neato" keeps the layout; fill = zone, border = state, edges
- * host -> dependent coloured by kind.
- */
-static void print_dot(FILE *f, const struct mc_graph *g)
-{
-	static const char * const kind_color[] = { "#d62728", "#1f77b4", "#7f7f7f" };
-	char b1[32];
-
-	fprintf(f, "digraph memmap_chains {\n"
-		"  graph [label=\"memory blocks (%s each) in address order: fill = zone "
-		"(DMA/DMA32 orange, Normal blue, Movable green, none grey), dashed = offline; "
-		"edges host -> dependent: red memmap, blue page tables, grey dotted other\", "
-		"labelloc=t, fontsize=10, splines=curved, overlap=true, forcelabels=false];\n"
-		"  node [shape=box, style=filled, fontsize=8, width=1.2, height=0.5, fixedsize=true];\n"
-		"  edge [fontsize=7, arrowsize=0.5];\n",
-		human(block_size, b1, sizeof(b1)));
-	for (size_t i = 0; i < g->nr; i++) {
-		struct blk *b = &g->blks[i];
-
-		fprintf(f, "  b%u [label=\"%u\\n%s%s\", fillcolor=\"%s\", style=\"filled%s%s\", "
-			"pos=\"%.1f,%.1f!\"];\n", b->id, b->id, b->zone,
-			blk_pinned(b) ? " pinned" : "", zone_color(b->zone),
-			strcmp(b->state, "online") ? ",dashed" : "",
-			blk_pinned(b) ? ",bold" : "", (i % 8) * 1.8, -(double)(i / 8) * 1.5);
-	}
-	for (size_t i = 0; i < g->nr; i++) {
-		for (const struct mc_edge *e = edge_next(&g->blks[i], NULL); e;
-		     e = edge_next(&g->blks[i], e)) {
-			if (e->host == g->blks[i].id)
-				continue;
-			/* "other" edges are many and small: dotted, size as tooltip only. */
-			fprintf(f, "  b%u -> b%u [color=\"%s\", %s=\"%s %s\"%s];\n", e->host,
-				g->blks[i].id, kind_color[e->kind < MC_NR_KINDS ? e->kind : 2],
-				e->kind == MC_KIND_OTHER ? "tooltip" : "xlabel",
-				kind_name(e->kind), human(e->bytes, b1, sizeof(b1)),
-				e->kind == MC_KIND_OTHER ? ", style=dotted" : "");
-		}
-	}
-	fprintf(f, "}\n");
-}
 
 static bool in_path(const char *prog)
 {
@@ -730,7 +422,7 @@ static bool in_path(const char *prog)
 	return false;
 }
 
-static int write_png(const char *file, const struct mc_graph *g)
+static int write_png(const char *file, const struct mc_report *r)
 {
 	char tmp[] = "/tmp/memmap-chains-XXXXXX";
 	int fd, status;
@@ -748,7 +440,7 @@ static int write_png(const char *file, const struct mc_graph *g)
 		die_msg("cannot create %s: %s", tmp, strerror(errno));
 		return MC_EXIT_ERROR;
 	}
-	print_dot(f, g);
+	print_dot(f, r);
 	fclose(f);
 	pid = fork();
 	if (pid == 0) {
@@ -767,6 +459,11 @@ static int write_png(const char *file, const struct mc_graph *g)
 /* The report of the state in st, written from graph g (empty on entry). */
 static int report_graph(struct state *st, const char *mode, struct mc_graph *g)
 {
+	const struct mc_report r = {
+		.g = g, .counts = &st->counts, .mode = mode, .block_size = block_size,
+		.max_chains = env.max_chains,
+	};
+	const __u64 *stats = st->counts.stats;
 	FILE *f = stdout;
 	int err = 0;
 
@@ -779,7 +476,7 @@ static int report_graph(struct state *st, const char *mode, struct mc_graph *g)
 		return MC_EXIT_ERROR;
 	}
 	if (env.png) {
-		err = write_png(env.png, g);
+		err = write_png(env.png, &r);
 		if (err)
 			return err;
 	} else {
@@ -790,25 +487,26 @@ static int report_graph(struct state *st, const char *mode, struct mc_graph *g)
 			return MC_EXIT_ERROR;
 		}
 		if (env.json)
-			print_json(f, g, st, mode);
+			print_json(f, &r);
 		else if (env.dot)
-			print_dot(f, g);
+			print_dot(f, &r);
 		else
-			print_text(f, g, st, mode);
+			print_text(f, &r);
 		if (f != stdout && fclose(f)) {
 			die_msg("cannot write %s: %s", env.output, strerror(errno));
 			return MC_EXIT_ERROR;
 		}
 		fflush(stdout);
 	}
-	if (dropped_total(st)) {
+	if (dropped_total(&st->counts)) {
 		die_msg("maps full: %llu records dropped (blocks %llu, edges %llu, pages %llu, "
 			"threads %llu); the summary is incomplete. Recreate larger maps with "
 			"--reset and --max-blocks",
-			dropped_total(st), (unsigned long long)st->stats[MC_STAT_DROPPED_BLOCKS],
-			(unsigned long long)st->stats[MC_STAT_DROPPED_EDGES],
-			(unsigned long long)st->stats[MC_STAT_DROPPED_PAGES],
-			(unsigned long long)st->stats[MC_STAT_DROPPED_THREADS]);
+			dropped_total(&st->counts),
+			(unsigned long long)stats[MC_STAT_DROPPED_BLOCKS],
+			(unsigned long long)stats[MC_STAT_DROPPED_EDGES],
+			(unsigned long long)stats[MC_STAT_DROPPED_PAGES],
+			(unsigned long long)stats[MC_STAT_DROPPED_THREADS]);
 		return MC_EXIT_FULL;
 	}
 	return 0;
@@ -1168,7 +866,7 @@ static int open_pinned(struct state *st)
 			"memmap-chains --pin first", MC_PIN_ROOT);
 		return -1;
 	}
-	st->max_blocks = pinned_max_entries("blocks");
+	st->counts.max_blocks = pinned_max_entries("blocks");
 	st->hook_fd[MC_HOOK_ALLOC] = pinned_link_prog("mc_page_alloc");
 	st->hook_fd[MC_HOOK_FREE] = pinned_link_prog("mc_page_free");
 	return 0;
@@ -1391,7 +1089,7 @@ static int run_attach(void)
 	st.blocks_fd = bpf_map__fd(skel->maps.blocks);
 	st.pages_fd = bpf_map__fd(skel->maps.pages);
 	st.stats_fd = bpf_map__fd(skel->maps.stats);
-	st.max_blocks = bpf_map__max_entries(skel->maps.blocks);
+	st.counts.max_blocks = bpf_map__max_entries(skel->maps.blocks);
 	st.hook_fd[MC_HOOK_ALLOC] = bpf_program__fd(skel->progs.mc_page_alloc);
 	st.hook_fd[MC_HOOK_FREE] = bpf_program__fd(skel->progs.mc_page_free);
 
