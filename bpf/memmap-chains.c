@@ -39,6 +39,7 @@
 #include <bpf/bpf.h>
 #include <linux/kernel-page-flags.h>
 #include "graph.h"
+#include "ksyms.h"
 #include "output.h"
 #include "memmap-chains.h"
 #include "memmap-chains.skel.h"
@@ -584,160 +585,9 @@ static bool is_bpffs(const char *path)
 	return !statfs(path, &s) && (unsigned long)s.f_type == MC_BPF_FS_MAGIC;
 }
 
-/* Functions whose frames classify an allocation; required ones are hooked or essential. */
-static const struct mc_func {
-	const char *name;
-	int kind;		/* enum mc_kind, or -1: hooked, not a classifier */
-	bool required;
-} mc_funcs[] = {
-	{ "add_memory_resource", -1, true },
-	{ "arch_add_memory", -1, true },
-	{ "arch_remove_memory", -1, true },
-	/*
-	 * The struct pages come from vmemmap_alloc_block_buf(), which often
-	 * tail-calls vmemmap_alloc_block() and so leaves no frame: its callers
-	 * count as memmap.  The page-table levels are allocated one frame further
-	 * in, by the vmemmap_p?d_populate() helpers, and win as the inner frame.
-	 */
-	{ "vmemmap_alloc_block_buf", MC_KIND_MEMMAP, true },
-	{ "sparse_buffer_alloc", MC_KIND_MEMMAP, false },
-	{ "vmemmap_populate", MC_KIND_MEMMAP, true },
-	{ "vmemmap_populate_hugepages", MC_KIND_MEMMAP, false },
-	{ "vmemmap_populate_basepages", MC_KIND_MEMMAP, false },
-	{ "vmemmap_pte_populate", MC_KIND_MEMMAP, false },
-	{ "vmemmap_pgd_populate", MC_KIND_PGTABLE, false },
-	{ "vmemmap_p4d_populate", MC_KIND_PGTABLE, false },
-	{ "vmemmap_pud_populate", MC_KIND_PGTABLE, false },
-	{ "vmemmap_pmd_populate", MC_KIND_PGTABLE, false },
-	{ "init_memory_mapping", MC_KIND_PGTABLE, true },
-	{ "kernel_physical_mapping_init", MC_KIND_PGTABLE, false },
-	{ "__kernel_physical_mapping_init", MC_KIND_PGTABLE, false },
-	{ "alloc_low_pages", MC_KIND_PGTABLE, false },
-	{ "phys_p4d_init", MC_KIND_PGTABLE, false },
-	{ "phys_pud_init", MC_KIND_PGTABLE, false },
-	{ "phys_pmd_init", MC_KIND_PGTABLE, false },
-	{ "phys_pte_init", MC_KIND_PGTABLE, false },
-	{ "sync_global_pgds", MC_KIND_PGTABLE, false },
-	{ "sync_global_pgds_l4", MC_KIND_PGTABLE, false },
-	{ "sync_global_pgds_l5", MC_KIND_PGTABLE, false },
-};
-
-#define MC_NR_FUNCS ARRAY_SIZE(mc_funcs)
-
-struct func_range {
-	unsigned long long start, end;
-	int kind;
-};
-
-static struct func_range ranges[MC_MAX_FUNCS];
-static unsigned int nr_ranges;
-
-/*
- * The bulk page allocator, hooked on exit because its pages bypass the
- * kmem:mm_page_alloc tracepoint; renamed in 6.10 (memory allocation
- * profiling). NULL when the kernel has neither: those pages go unseen.
- */
-static const char *const bulk_names[] = { "alloc_pages_bulk_noprof", "__alloc_pages_bulk" };
-static const char *bulk_func;
-
 static bool is_bulk_prog(const char *name)
 {
 	return !strcmp(name, "fx_bulk") || !strcmp(name, "kp_bulk") || !strcmp(name, "kr_bulk");
-}
-
-static int addr_cmp(const void *a, const void *b)
-{
-	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * Find the classifier functions in /proc/kallsyms: [address, next text
- * symbol) is the function, so a return address inside it means the
- * allocation was made (directly or not) from that function.
- */
-static int load_kallsyms(void)
-{
-	unsigned long long *addrs = NULL, addr;
-	size_t nr = 0, cap = 0, i, k;
-	bool found[MC_NR_FUNCS] = {};
-	char line[512], name[256], type;
-	FILE *f = fopen("/proc/kallsyms", "r");
-
-	if (!f) {
-		die_msg("cannot read /proc/kallsyms: %s", strerror(errno));
-		return -1;
-	}
-	nr_ranges = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
-			continue;
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
-		if (nr == cap) {
-			unsigned long long *p;
-
-			cap = cap ? cap * 2 : 65536;
-			p = realloc(addrs, cap * sizeof(*p));
-			if (!p) {
-				fclose(f);
-				free(addrs);
-				return -ENOMEM;
-			}
-			addrs = p;
-		}
-		addrs[nr++] = addr;
-		if (strchr(line, '['))	/* module symbol */
-			continue;
-		for (k = 0; k < ARRAY_SIZE(bulk_names); k++)
-			if (!strcmp(name, bulk_names[k]) && !bulk_func)
-				bulk_func = bulk_names[k];
-		for (k = 0; k < MC_NR_FUNCS; k++) {
-			if (strcmp(name, mc_funcs[k].name))
-				continue;
-			if (!addr) {
-				fclose(f);
-				free(addrs);
-				die_msg("kernel symbol addresses are hidden (kptr_restrict): "
-					"run as root with /proc/sys/kernel/kptr_restrict < 2");
-				return -1;
-			}
-			found[k] = true;
-			if (mc_funcs[k].kind >= 0 && nr_ranges < MC_MAX_FUNCS) {
-				ranges[nr_ranges].start = addr;
-				ranges[nr_ranges].kind = mc_funcs[k].kind;
-				nr_ranges++;
-			}
-		}
-	}
-	fclose(f);
-	for (k = 0; k < MC_NR_FUNCS; k++) {
-		if (mc_funcs[k].required && !found[k]) {
-			free(addrs);
-			die_msg("unsupported kernel: %s() not found in /proc/kallsyms "
-				"(needs x86_64 with CONFIG_MEMORY_HOTPLUG, CONFIG_MEMORY_HOTREMOVE "
-				"and CONFIG_SPARSEMEM_VMEMMAP)", mc_funcs[k].name);
-			return -1;
-		}
-	}
-	qsort(addrs, nr, sizeof(*addrs), addr_cmp);
-	for (i = 0; i < nr_ranges; i++) {
-		size_t lo = 0, hi = nr;
-
-		/* first text symbol above the function start */
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-
-			if (addrs[mid] <= ranges[i].start)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		ranges[i].end = lo < nr ? addrs[lo] : ranges[i].start + 4096;
-	}
-	free(addrs);
-	return 0;
 }
 
 static int check_kprobes(void)
@@ -772,15 +622,28 @@ static int preflight_root(void)
 	return 0;
 }
 
-static int preflight_attach(void)
+static int preflight_attach(struct mc_ksyms *ksyms)
 {
+	char err[256];
+	FILE *f;
+	int ret;
+
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		die_msg("kernel BTF not available (/sys/kernel/btf/vmlinux missing): "
 			"needs CONFIG_DEBUG_INFO_BTF");
 		return -1;
 	}
-	if (load_kallsyms())
+	f = fopen("/proc/kallsyms", "r");
+	if (!f) {
+		die_msg("cannot read /proc/kallsyms: %s", strerror(errno));
 		return -1;
+	}
+	ret = ksyms_load(ksyms, f, err, sizeof(err));
+	fclose(f);
+	if (ret) {
+		die_msg("%s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -874,7 +737,8 @@ static int open_pinned(struct state *st)
 
 /* ----------------------------------------------------------- load/attach */
 
-static void select_programs(struct memmap_chains_bpf *skel, bool fentry)
+static void select_programs(struct memmap_chains_bpf *skel, bool fentry,
+			    const struct mc_ksyms *ksyms)
 {
 	struct bpf_program *p;
 
@@ -887,17 +751,17 @@ static void select_programs(struct memmap_chains_bpf *skel, bool fentry)
 			bpf_program__set_autoload(p, fentry);
 		else if (is_kprobe)
 			bpf_program__set_autoload(p, !fentry);
-		if (is_bulk_prog(n) && !bulk_func)
+		if (is_bulk_prog(n) && !ksyms->bulk_func)
 			bpf_program__set_autoload(p, false);
 		else if (is_bulk_prog(n) && is_fentry && fentry)
-			bpf_program__set_attach_target(p, 0, bulk_func);
+			bpf_program__set_attach_target(p, 0, ksyms->bulk_func);
 	}
-	if (!bulk_func && env.verbose)
+	if (!ksyms->bulk_func && env.verbose)
 		fprintf(stderr, "memmap-chains: no bulk page allocator found: "
 			"its pages are not tracked\n");
 }
 
-static struct memmap_chains_bpf *open_load(bool fentry, int *errp)
+static struct memmap_chains_bpf *open_load(bool fentry, const struct mc_ksyms *ksyms, int *errp)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = MC_PIN_ROOT);
 	struct memmap_chains_bpf *skel;
@@ -930,13 +794,13 @@ static struct memmap_chains_bpf *open_load(bool fentry, int *errp)
 	skel->rodata->block_pfn_shift = block_pfn_shift;
 	skel->rodata->printk_on = !env.no_printk;
 	skel->rodata->events_on = !env.pin;
-	skel->rodata->nr_funcs = nr_ranges;
-	for (unsigned int i = 0; i < nr_ranges; i++) {
-		skel->rodata->func_start[i] = ranges[i].start;
-		skel->rodata->func_end[i] = ranges[i].end;
-		skel->rodata->func_kind[i] = ranges[i].kind;
+	skel->rodata->nr_funcs = ksyms->nr_ranges;
+	for (unsigned int i = 0; i < ksyms->nr_ranges; i++) {
+		skel->rodata->func_start[i] = ksyms->ranges[i].start;
+		skel->rodata->func_end[i] = ksyms->ranges[i].end;
+		skel->rodata->func_kind[i] = ksyms->ranges[i].kind;
 	}
-	select_programs(skel, fentry);
+	select_programs(skel, fentry, ksyms);
 	mkdir(MC_PIN_ROOT, 0700);
 	err = memmap_chains_bpf__load(skel);
 	if (err) {
@@ -980,7 +844,7 @@ static bool is_nested_prog(const char *name)
 	return n > 7 && !strcmp(name + n - 7, "_nested");
 }
 
-static int attach_all(struct memmap_chains_bpf *skel, bool fentry)
+static int attach_all(struct memmap_chains_bpf *skel, bool fentry, const struct mc_ksyms *ksyms)
 {
 	struct bpf_object_skeleton *s = skel->skeleton;
 
@@ -989,12 +853,13 @@ static int attach_all(struct memmap_chains_bpf *skel, bool fentry)
 		struct bpf_program *p = *s->progs[i].prog;
 		bool second_pass = k >= s->prog_cnt;
 		bool retprobe = !strcmp(bpf_program__name(p), "kr_bulk");
+		const char *bulk = ksyms->bulk_func;
 
 		if (!bpf_program__autoload(p) ||
 		    is_nested_prog(bpf_program__name(p)) != second_pass)
 			continue;
 		if (is_bulk_prog(bpf_program__name(p)) && !fentry)
-			*s->progs[i].link = bpf_program__attach_kprobe(p, retprobe, bulk_func);
+			*s->progs[i].link = bpf_program__attach_kprobe(p, retprobe, bulk);
 		else
 			*s->progs[i].link = bpf_program__attach(p);
 		if (!*s->progs[i].link) {
@@ -1037,13 +902,14 @@ static int run_attach(void)
 {
 	struct memmap_chains_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
+	struct mc_ksyms ksyms;
 	struct state st = {};
 	const char *mode;
 	bool fentry = !env.force_kprobes;
 	int err = 0, ret = MC_EXIT_ERROR;
 	time_t end;
 
-	if (preflight_attach())
+	if (preflight_attach(&ksyms))
 		return MC_EXIT_ERROR;
 	if (links_pinned()) {
 		die_msg("already tracing through pinned links in %s: use --summary to report, "
@@ -1053,8 +919,8 @@ static int run_attach(void)
 	if (!fentry && check_kprobes())
 		return MC_EXIT_ERROR;
 	if (fentry) {
-		skel = open_load(true, &err);
-		if (skel && attach_all(skel, true)) {
+		skel = open_load(true, &ksyms, &err);
+		if (skel && attach_all(skel, true, &ksyms)) {
 			memmap_chains_bpf__destroy(skel);
 			skel = NULL;
 		}
@@ -1073,7 +939,7 @@ static int run_attach(void)
 		}
 	}
 	if (!skel) {
-		skel = open_load(false, &err);
+		skel = open_load(false, &ksyms, &err);
 		if (!skel) {
 			if (err != -EEXIST)
 				die_msg("cannot load the BPF programs: %s (run with -v for details; "
@@ -1081,7 +947,7 @@ static int run_attach(void)
 					strerror(-err));
 			return MC_EXIT_ERROR;
 		}
-		if (attach_all(skel, false))
+		if (attach_all(skel, false, &ksyms))
 			goto out;
 	}
 	mode = fentry ? "fentry" : "kprobe";
