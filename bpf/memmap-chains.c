@@ -212,7 +212,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static void die_msg(const char *fmt, ...)
+/* "memmap-chains: <why>" on stderr; the caller decides how to end. */
+static void err_msg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -262,13 +263,13 @@ static int read_block_size(void)
 	char buf[64];
 
 	if (read_file(MC_SYS_MEMORY "/block_size_bytes", buf, sizeof(buf))) {
-		die_msg("unsupported kernel: %s/block_size_bytes missing (needs CONFIG_MEMORY_HOTPLUG)",
+		err_msg("unsupported kernel: %s/block_size_bytes missing (needs CONFIG_MEMORY_HOTPLUG)",
 			MC_SYS_MEMORY);
 		return -1;
 	}
 	block_size = strtoull(buf, NULL, 16);
 	if (!block_size || (block_size & (block_size - 1)) || block_size < 4096) {
-		die_msg("unsupported kernel: odd memory block size '%s'", buf);
+		err_msg("unsupported kernel: odd memory block size '%s'", buf);
 		return -1;
 	}
 	block_pfn_shift = __builtin_ctzll(block_size) - 12;
@@ -329,7 +330,7 @@ static int scan_sysfs(struct mc_graph *g)
 	char c;
 
 	if (!d) {
-		die_msg("unsupported kernel: cannot open %s: %s", MC_SYS_MEMORY, strerror(errno));
+		err_msg("unsupported kernel: cannot open %s: %s", MC_SYS_MEMORY, strerror(errno));
 		if (kfd >= 0)
 			close(kfd);
 		return -1;
@@ -431,14 +432,14 @@ static int write_png(const char *file, const struct mc_report *r)
 	FILE *f;
 
 	if (!in_path("neato")) {
-		die_msg("graphviz (neato) not found: write --dot here and render it where "
+		err_msg("graphviz (neato) not found: write --dot here and render it where "
 			"graphviz is installed (bpf/blockmap-png FILE.dot FILE.png)");
 		return MC_EXIT_ERROR;
 	}
 	fd = mkstemp(tmp);
 	f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (!f) {
-		die_msg("cannot create %s: %s", tmp, strerror(errno));
+		err_msg("cannot create %s: %s", tmp, strerror(errno));
 		return MC_EXIT_ERROR;
 	}
 	print_dot(f, r);
@@ -450,7 +451,7 @@ static int write_png(const char *file, const struct mc_report *r)
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status)) {
-		die_msg("neato failed to render %s (DOT kept in %s)", file, tmp);
+		err_msg("neato failed to render %s (DOT kept in %s)", file, tmp);
 		return MC_EXIT_ERROR;
 	}
 	unlink(tmp);
@@ -469,11 +470,11 @@ static int report_graph(struct state *st, const char *mode, struct mc_graph *g)
 	int err = 0;
 
 	if (scan_sysfs(g) || read_records(st, g)) {
-		die_msg("cannot read the block state");
+		err_msg("cannot read the block state");
 		return MC_EXIT_ERROR;
 	}
 	if (graph_analyse(g)) {
-		die_msg("out of memory");
+		err_msg("out of memory");
 		return MC_EXIT_ERROR;
 	}
 	if (env.png) {
@@ -484,7 +485,7 @@ static int report_graph(struct state *st, const char *mode, struct mc_graph *g)
 		if (env.output)
 			f = fopen(env.output, "w");
 		if (!f) {
-			die_msg("cannot write %s: %s", env.output, strerror(errno));
+			err_msg("cannot write %s: %s", env.output, strerror(errno));
 			return MC_EXIT_ERROR;
 		}
 		if (env.json)
@@ -494,13 +495,13 @@ static int report_graph(struct state *st, const char *mode, struct mc_graph *g)
 		else
 			print_text(f, &r);
 		if (f != stdout && fclose(f)) {
-			die_msg("cannot write %s: %s", env.output, strerror(errno));
+			err_msg("cannot write %s: %s", env.output, strerror(errno));
 			return MC_EXIT_ERROR;
 		}
 		fflush(stdout);
 	}
 	if (dropped_total(&st->counts)) {
-		die_msg("maps full: %llu records dropped (blocks %llu, edges %llu, pages %llu, "
+		err_msg("maps full: %llu records dropped (blocks %llu, edges %llu, pages %llu, "
 			"threads %llu); the summary is incomplete. Recreate larger maps with "
 			"--reset and --max-blocks",
 			dropped_total(&st->counts),
@@ -595,14 +596,14 @@ static int check_kprobes(void)
 	char buf[16];
 
 	if (!read_file("/sys/kernel/debug/kprobes/enabled", buf, sizeof(buf)) && buf[0] == '0') {
-		die_msg("kprobes are disabled (/sys/kernel/debug/kprobes/enabled is 0): "
+		err_msg("kprobes are disabled (/sys/kernel/debug/kprobes/enabled is 0): "
 			"echo 1 > /sys/kernel/debug/kprobes/enabled");
 		return -1;
 	}
 	if (access("/sys/bus/event_source/devices/kprobe", F_OK) &&
 	    access("/sys/kernel/tracing/kprobe_events", F_OK) &&
 	    access("/sys/kernel/debug/tracing/kprobe_events", F_OK)) {
-		die_msg("kprobes unavailable: no kprobe PMU and no kprobe_events "
+		err_msg("kprobes unavailable: no kprobe PMU and no kprobe_events "
 			"(needs CONFIG_KPROBES and CONFIG_KPROBE_EVENTS)");
 		return -1;
 	}
@@ -612,11 +613,11 @@ static int check_kprobes(void)
 static int preflight_root(void)
 {
 	if (geteuid() != 0) {
-		die_msg("must be run as root (loads BPF programs and reads pinned maps)");
+		err_msg("must be run as root (loads BPF programs and reads pinned maps)");
 		return -1;
 	}
 	if (!is_bpffs("/sys/fs/bpf")) {
-		die_msg("bpffs is not mounted at /sys/fs/bpf: mount it with 'mount -t bpf none /sys/fs/bpf'");
+		err_msg("bpffs is not mounted at /sys/fs/bpf: mount it with 'mount -t bpf none /sys/fs/bpf'");
 		return -1;
 	}
 	return 0;
@@ -629,19 +630,19 @@ static int preflight_attach(struct mc_ksyms *ksyms)
 	int ret;
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		die_msg("kernel BTF not available (/sys/kernel/btf/vmlinux missing): "
+		err_msg("kernel BTF not available (/sys/kernel/btf/vmlinux missing): "
 			"needs CONFIG_DEBUG_INFO_BTF");
 		return -1;
 	}
 	f = fopen("/proc/kallsyms", "r");
 	if (!f) {
-		die_msg("cannot read /proc/kallsyms: %s", strerror(errno));
+		err_msg("cannot read /proc/kallsyms: %s", strerror(errno));
 		return -1;
 	}
 	ret = ksyms_load(ksyms, f, err, sizeof(err));
 	fclose(f);
 	if (ret) {
-		die_msg("%s", err);
+		err_msg("%s", err);
 		return -1;
 	}
 	return 0;
@@ -725,7 +726,7 @@ static int open_pinned(struct state *st)
 	st->pages_fd = bpf_obj_get(MC_PIN_ROOT "/pages");
 	st->stats_fd = bpf_obj_get(MC_PIN_ROOT "/stats");
 	if (st->blocks_fd < 0 || st->stats_fd < 0) {
-		die_msg("no pinned state under %s: run memmap-chains (live) or "
+		err_msg("no pinned state under %s: run memmap-chains (live) or "
 			"memmap-chains --pin first", MC_PIN_ROOT);
 		return -1;
 	}
@@ -772,11 +773,11 @@ static struct memmap_chains_bpf *open_load(bool fentry, const struct mc_ksyms *k
 	skel = memmap_chains_bpf__open_opts(&oo);
 	if (!skel) {
 		*errp = -errno;
-		die_msg("cannot open the BPF object: %s", strerror(errno));
+		err_msg("cannot open the BPF object: %s", strerror(errno));
 		return NULL;
 	}
 	if (pinned && env.max_blocks && pinned != want) {
-		die_msg("pinned maps are sized for %u blocks, --max-blocks asks %llu: "
+		err_msg("pinned maps are sized for %u blocks, --max-blocks asks %llu: "
 			"run memmap-chains --reset first", pinned, want);
 		*errp = -EEXIST;
 		memmap_chains_bpf__destroy(skel);
@@ -865,7 +866,7 @@ static int attach_all(struct memmap_chains_bpf *skel, bool fentry, const struct 
 		if (!*s->progs[i].link) {
 			int err = -errno;
 
-			die_msg("cannot attach %s (%s): %s%s", bpf_program__name(p),
+			err_msg("cannot attach %s (%s): %s%s", bpf_program__name(p),
 				bpf_program__section_name(p), strerror(-err),
 				fentry ? "" : " (kprobes disabled or function not probeable?)");
 			return err;
@@ -880,7 +881,7 @@ static int pin_links(struct memmap_chains_bpf *skel)
 	char path[PATH_MAX];
 
 	if (mkdir(MC_LINKS_DIR, 0700) && errno != EEXIST) {
-		die_msg("cannot create %s: %s", MC_LINKS_DIR, strerror(errno));
+		err_msg("cannot create %s: %s", MC_LINKS_DIR, strerror(errno));
 		return -1;
 	}
 	for (int i = 0; i < s->prog_cnt; i++) {
@@ -890,7 +891,7 @@ static int pin_links(struct memmap_chains_bpf *skel)
 			continue;
 		snprintf(path, sizeof(path), MC_LINKS_DIR "/%s", s->progs[i].name);
 		if (bpf_link__pin(l, path)) {
-			die_msg("cannot pin %s: %s", path, strerror(errno));
+			err_msg("cannot pin %s: %s", path, strerror(errno));
 			unpin_dir(MC_LINKS_DIR);
 			return -1;
 		}
@@ -912,7 +913,7 @@ static int run_attach(void)
 	if (preflight_attach(&ksyms))
 		return MC_EXIT_ERROR;
 	if (links_pinned()) {
-		die_msg("already tracing through pinned links in %s: use --summary to report, "
+		err_msg("already tracing through pinned links in %s: use --summary to report, "
 			"or --unpin first", MC_LINKS_DIR);
 		return MC_EXIT_ERROR;
 	}
@@ -927,7 +928,7 @@ static int run_attach(void)
 		if (!skel && err == -EEXIST)
 			return MC_EXIT_ERROR;
 		if (!skel && env.force_fentry) {
-			die_msg("fentry/fexit not usable on this kernel (%s); drop --fentry to fall "
+			err_msg("fentry/fexit not usable on this kernel (%s); drop --fentry to fall "
 				"back to kprobes", strerror(-err));
 			return MC_EXIT_ERROR;
 		}
@@ -942,7 +943,7 @@ static int run_attach(void)
 		skel = open_load(false, &ksyms, &err);
 		if (!skel) {
 			if (err != -EEXIST)
-				die_msg("cannot load the BPF programs: %s (run with -v for details; "
+				err_msg("cannot load the BPF programs: %s (run with -v for details; "
 					"pinned maps from another version? try --reset)",
 					strerror(-err));
 			return MC_EXIT_ERROR;
@@ -971,7 +972,7 @@ static int run_attach(void)
 	live_state = &st;
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
 	if (!rb) {
-		die_msg("cannot create the ring buffer: %s", strerror(errno));
+		err_msg("cannot create the ring buffer: %s", strerror(errno));
 		goto out;
 	}
 	if (!env.quiet)
@@ -981,7 +982,7 @@ static int run_attach(void)
 	while (!exiting && (!end || time(NULL) < end)) {
 		err = ring_buffer__poll(rb, 200);
 		if (err < 0 && err != -EINTR) {
-			die_msg("ring buffer poll: %s", strerror(-err));
+			err_msg("ring buffer poll: %s", strerror(-err));
 			goto out;
 		}
 	}
@@ -1021,7 +1022,7 @@ int main(int argc, char **argv)
 		if (!err && env.reset)
 			err = unpin_dir(MC_PIN_ROOT);
 		if (err) {
-			die_msg("cannot remove pins under %s: %s", MC_PIN_ROOT, strerror(-err));
+			err_msg("cannot remove pins under %s: %s", MC_PIN_ROOT, strerror(-err));
 			return MC_EXIT_ERROR;
 		}
 		return MC_EXIT_OK;
