@@ -14,8 +14,7 @@
 #include <string.h>
 
 #include "ksyms.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "util.h"
 
 /* Functions whose frames classify an allocation; required ones are hooked or essential. */
 static const struct mc_func {
