@@ -11,7 +11,7 @@
 #                        per test and kernel under a background load (~35 min)
 #   make demo            the main job: hot-add memory in a stock 6.1 guest and
 #                        show what can be removed again, with and without us
-#   make experiment      reproduce the seeds' results (long; see README)
+#   make experiment      reproduce the seeds' results (long; docs/experiment.md)
 #   make checkpatch      kernel style check of module/
 #   make dkms-install    register, build and install the module with DKMS for
 #                        the running kernel (rebuilt on kernel upgrades);

@@ -2,7 +2,7 @@
 /*
  * mhp_online: read-only views in /sys/kernel/debug/mhp_online/.
  *
- * The column formats are an interface (documented in the README): one
+ * The column formats are an interface (documented in docs/module.md): one
  * header line starting with '#', then whitespace-separated columns; a
  * free-text column only ever comes last.
  *
