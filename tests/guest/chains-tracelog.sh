@@ -1,8 +1,9 @@
 #!/bin/bash
 # The trace log users read through "bpftool prog tracelog": every documented
 # line kind (add, alloc, added, remove, removed, drop; "Trace log" in
-# docs/memmap-chains.md) must appear for the events that happened, with the blocks, sizes and hosts
-# the tracer's own report gives, and --no-printk must silence them all.
+# docs/memmap-chains.md) must appear for the events that happened, with the
+# blocks, sizes and hosts the tracer's own report gives, and --no-printk must
+# silence them all.
 # mhp-guest: --mem 1G --maxmem 4G --append "memhp_default_state=online"
 # mhp-timeout: 300
 . /mhp/lib.sh
