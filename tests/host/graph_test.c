@@ -9,31 +9,15 @@
  * Output is KTAP, "N passed, N failed" at the end, non-zero exit status on
  * a failure. MHP_TEST_BREAK adds one wrong expectation (make can-fail).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ktap.h"
 #include "graph.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MIB		(1ULL << 20)
-
-static int failed_checks;
-
-static void expect(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok)
-		return;
-	failed_checks++;
-	printf("# FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 /* A block sysfs lists: boot memory unless a record follows. */
 static void sysfs_blk(struct mc_graph *g, unsigned int id, const char *zone)
@@ -69,10 +53,10 @@ static void finish(struct mc_graph *g, struct mc_block *recs, size_t n)
 	graph_sort(g);
 	sorted = g->nr;
 	for (size_t i = 0; i < n; i++)
-		expect(!graph_add_record(g, sorted, recs[i].block, &recs[i]),
+		ktap_expect(!graph_add_record(g, sorted, recs[i].block, &recs[i]),
 		       "graph_add_record(%u)", recs[i].block);
-	expect(!graph_add_hosts(g), "graph_add_hosts");
-	expect(!graph_analyse(g), "graph_analyse");
+	ktap_expect(!graph_add_hosts(g), "graph_add_hosts");
+	ktap_expect(!graph_analyse(g), "graph_analyse");
 }
 
 static const char *why(const struct mc_graph *g, unsigned int id)
@@ -110,25 +94,25 @@ static void case_head_chain(void)
 	}
 	finish(&g, recs, 8);
 	for (unsigned int id = 8; id < 15; id++) {
-		expect(pinned(&g, id), "block %u pinned", id);
-		expect(!strcmp(why(&g, id), "fresh"), "block %u why %s, want fresh", id, why(&g, id));
+		ktap_expect(pinned(&g, id), "block %u pinned", id);
+		ktap_expect(!strcmp(why(&g, id), "fresh"), "block %u why %s, want fresh", id, why(&g, id));
 	}
-	expect(!pinned(&g, 15), "block 15 (the newest) not pinned");
-	expect(pinned(&g, 0) && !strcmp(why(&g, 0), "boot"), "block 0: boot host");
-	expect(graph_find(&g, 15)->nr_pins == 7, "15 pins %u blocks, want 7",
+	ktap_expect(!pinned(&g, 15), "block 15 (the newest) not pinned");
+	ktap_expect(pinned(&g, 0) && !strcmp(why(&g, 0), "boot"), "block 0: boot host");
+	ktap_expect(graph_find(&g, 15)->nr_pins == 7, "15 pins %u blocks, want 7",
 	       graph_find(&g, 15)->nr_pins);
-	expect(graph_find(&g, 8)->nr_blocked == 7, "7 blocks before 8, got %u",
+	ktap_expect(graph_find(&g, 8)->nr_blocked == 7, "7 blocks before 8, got %u",
 	       graph_find(&g, 8)->nr_blocked);
-	expect(graph_find(&g, 8)->hosted[MC_KIND_MEMMAP] == 2 * MIB, "8 hosts 2 MiB of memmap");
+	ktap_expect(graph_find(&g, 8)->hosted[MC_KIND_MEMMAP] == 2 * MIB, "8 hosts 2 MiB of memmap");
 	ch = graph_chains(&g, &n);
-	expect(ch && n == 1, "one chain, got %zu", n);
+	ktap_expect(ch && n == 1, "one chain, got %zu", n);
 	if (ch && n) {
 		const struct blk *b = ch[0];
 		unsigned int want = 15;
 
-		expect(b->depth == 9, "chain length %d, want 9", b->depth);
+		ktap_expect(b->depth == 9, "chain length %d, want 9", b->depth);
 		for (; b; b = b->next >= 0 ? &g.blks[b->next] : NULL, want--)
-			expect(b->id == (want == 7 ? 0 : want), "chain has %u, want %u",
+			ktap_expect(b->id == (want == 7 ? 0 : want), "chain has %u, want %u",
 			       b->id, want == 7 ? 0 : want);
 	}
 	free(ch);
@@ -158,14 +142,14 @@ static void case_first_in_zone(void)
 			edge(&recs[i], 3, MC_KIND_MEMMAP, 2 * MIB);
 	}
 	finish(&g, recs, 4);
-	expect(!strcmp(why(&g, 32), "first-in-zone"), "32 why %s", why(&g, 32));
-	expect(graph_find(&g, 32)->nr_deps == 3, "32 hosts 3 blocks");
+	ktap_expect(!strcmp(why(&g, 32), "first-in-zone"), "32 why %s", why(&g, 32));
+	ktap_expect(graph_find(&g, 32)->nr_deps == 3, "32 hosts 3 blocks");
 	for (unsigned int id = 33; id < 36; id++)
-		expect(!pinned(&g, id), "block %u not pinned", id);
+		ktap_expect(!pinned(&g, id), "block %u not pinned", id);
 	ch = graph_chains(&g, &n);
-	expect(ch && n == 3, "three chains (33, 34, 35 -> 32 -> 3), got %zu", n);
+	ktap_expect(ch && n == 3, "three chains (33, 34, 35 -> 32 -> 3), got %zu", n);
 	for (size_t i = 0; ch && i < n; i++)
-		expect(ch[i]->depth == 3 && ch[i]->id == 33 + i, "chain %zu: %u, length %d",
+		ktap_expect(ch[i]->depth == 3 && ch[i]->id == 33 + i, "chain %zu: %u, length %d",
 		       i, ch[i]->id, ch[i]->depth);
 	free(ch);
 	graph_free(&g);
@@ -193,13 +177,13 @@ static void case_kernel_freed_dups(void)
 	edge(&recs[2], 0, MC_KIND_PGTABLE, 4096);
 	edge(&recs[2], 0, MC_KIND_OTHER, 64);
 	finish(&g, recs, 3);
-	expect(pinned(&g, 40) && !strcmp(why(&g, 40), "kernel"), "40: kernel, got %s",
+	ktap_expect(pinned(&g, 40) && !strcmp(why(&g, 40), "kernel"), "40: kernel, got %s",
 	       why(&g, 40));
-	expect(graph_find(&g, 40)->nr_deps == 0, "the freed edge is no dependent");
-	expect(!pinned(&g, 41) && !pinned(&g, 42), "41 and 42 pin nothing");
-	expect(graph_find(&g, 0)->nr_deps == 1, "0 has 1 dependent, got %u",
+	ktap_expect(graph_find(&g, 40)->nr_deps == 0, "the freed edge is no dependent");
+	ktap_expect(!pinned(&g, 41) && !pinned(&g, 42), "41 and 42 pin nothing");
+	ktap_expect(graph_find(&g, 0)->nr_deps == 1, "0 has 1 dependent, got %u",
 	       graph_find(&g, 0)->nr_deps);
-	expect(graph_find(&g, 0)->hosted[MC_KIND_PGTABLE] == 4096 &&
+	ktap_expect(graph_find(&g, 0)->hosted[MC_KIND_PGTABLE] == 4096 &&
 	       graph_find(&g, 0)->hosted[MC_KIND_OTHER] == 64, "bytes per kind");
 	graph_free(&g);
 }
@@ -221,23 +205,20 @@ static void case_unknown_blocks(void)
 	recs[1] = record(50, 2);
 	edge(&recs[1], 60, MC_KIND_MEMMAP, 2 * MIB);
 	finish(&g, recs, 2);
-	expect(g.nr == 4, "4 nodes, got %zu", g.nr);
+	ktap_expect(g.nr == 4, "4 nodes, got %zu", g.nr);
 	for (size_t i = 1; i < g.nr; i++)
-		expect(g.blks[i - 1].id < g.blks[i].id, "sorted by id");
-	expect(graph_find(&g, 60) && graph_find(&g, 60)->traced &&
+		ktap_expect(g.blks[i - 1].id < g.blks[i].id, "sorted by id");
+	ktap_expect(graph_find(&g, 60) && graph_find(&g, 60)->traced &&
 	       !graph_find(&g, 60)->in_sysfs, "60: traced, not in sysfs");
-	expect(graph_find(&g, 55) && !graph_find(&g, 55)->traced &&
+	ktap_expect(graph_find(&g, 55) && !graph_find(&g, 55)->traced &&
 	       !strcmp(graph_find(&g, 55)->state, "absent"), "55: a host node only");
-	expect(graph_find(&g, 50)->nr_pins == 1, "50 pins 60 (traced) only, got %u",
+	ktap_expect(graph_find(&g, 50)->nr_pins == 1, "50 pins 60 (traced) only, got %u",
 	       graph_find(&g, 50)->nr_pins);
-	expect(!strcmp(why(&g, 60), "fresh"), "60 added right before 50: %s", why(&g, 60));
+	ktap_expect(!strcmp(why(&g, 60), "fresh"), "60 added right before 50: %s", why(&g, 60));
 	graph_free(&g);
 }
 
-static const struct {
-	const char *name;
-	void (*run)(void);
-} cases[] = {
+static const struct ktap_case cases[] = {
 	{ "graph_head_chain", case_head_chain },
 	{ "graph_first_in_zone", case_first_in_zone },
 	{ "graph_kernel_freed_dups", case_kernel_freed_dups },
@@ -246,26 +227,5 @@ static const struct {
 
 int main(void)
 {
-	const int n = ARRAY_SIZE(cases);
-	int i, passed = 0, failed = 0;
-
-	printf("KTAP version 1\n1..%d\n", n);
-	for (i = 0; i < n; i++) {
-		failed_checks = 0;
-		cases[i].run();
-#ifdef MHP_TEST_BREAK
-		if (i == 0)
-			expect(0, "broken on purpose");
-#endif
-		if (failed_checks) {
-			printf("not ok %d - %s\n", i + 1, cases[i].name);
-			failed++;
-		} else {
-			printf("ok %d - %s\n", i + 1, cases[i].name);
-			passed++;
-		}
-		fflush(stdout);
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return ktap_run(cases, ARRAY_SIZE(cases));
 }

@@ -12,29 +12,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ktap.h"
 #include "ksyms.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
-static int failed_checks;
-
-static void expect(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok)
-		return;
-	failed_checks++;
-	printf("# FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 /* The required functions, with room for what a case adds or leaves out. */
 static const char required[] =
@@ -78,17 +62,17 @@ static void case_ranges(void)
 	snprintf(text, sizeof(text), "%s%s", required,
 		 "ffffffff81400000 T __alloc_pages_bulk\n"
 		 "ffffffffc0001000 t vmemmap_pmd_populate\t[some_module]\n");
-	expect(!load(&k, text, err, sizeof(err)), "load: %s", err);
+	ktap_expect(!load(&k, text, err, sizeof(err)), "load: %s", err);
 	/* Classifiers: buf, populate, init_memory_mapping; hooks are not. */
-	expect(k.nr_ranges == 3, "3 ranges, got %u", k.nr_ranges);
+	ktap_expect(k.nr_ranges == 3, "3 ranges, got %u", k.nr_ranges);
 	r = range_at(&k, 0xffffffff81200000ULL);
-	expect(r && r->kind == MC_KIND_MEMMAP && r->end == 0xffffffff81200200ULL,
+	ktap_expect(r && r->kind == MC_KIND_MEMMAP && r->end == 0xffffffff81200200ULL,
 	       "vmemmap_alloc_block_buf ends at the next text symbol, not at data");
 	r = range_at(&k, 0xffffffff81300500ULL);
-	expect(r && r->kind == MC_KIND_PGTABLE && r->end == 0xffffffff81300900ULL,
+	ktap_expect(r && r->kind == MC_KIND_PGTABLE && r->end == 0xffffffff81300900ULL,
 	       "init_memory_mapping: pgtable, ends at the static helper");
-	expect(!range_at(&k, 0xffffffffc0001000ULL), "a module's symbol of that name is not ours");
-	expect(k.bulk_func && !strcmp(k.bulk_func, "__alloc_pages_bulk"), "bulk: %s",
+	ktap_expect(!range_at(&k, 0xffffffffc0001000ULL), "a module's symbol of that name is not ours");
+	ktap_expect(k.bulk_func && !strcmp(k.bulk_func, "__alloc_pages_bulk"), "bulk: %s",
 	       k.bulk_func ? k.bulk_func : "none");
 }
 
@@ -99,12 +83,12 @@ static void case_bulk_renamed_or_missing(void)
 
 	snprintf(text, sizeof(text), "%s%s", required,
 		 "ffffffff81400000 T alloc_pages_bulk_noprof\n");
-	expect(!load(&k, text, err, sizeof(err)), "load: %s", err);
-	expect(k.bulk_func && !strcmp(k.bulk_func, "alloc_pages_bulk_noprof"),
+	ktap_expect(!load(&k, text, err, sizeof(err)), "load: %s", err);
+	ktap_expect(k.bulk_func && !strcmp(k.bulk_func, "alloc_pages_bulk_noprof"),
 	       "6.10+ name found");
-	expect(!load(&k, required, err, sizeof(err)) && !k.bulk_func, "none: NULL, not an error");
+	ktap_expect(!load(&k, required, err, sizeof(err)) && !k.bulk_func, "none: NULL, not an error");
 	/* The last function's range ends one page on when no symbol follows. */
-	expect(range_at(&k, 0xffffffff81300500ULL)->end == 0xffffffff81300900ULL, "end");
+	ktap_expect(range_at(&k, 0xffffffff81300500ULL)->end == 0xffffffff81300900ULL, "end");
 }
 
 static void case_refused(void)
@@ -115,20 +99,17 @@ static void case_refused(void)
 
 	snprintf(text, sizeof(text), "%.*s%s", (int)(cut - required), required,
 		 cut + strlen("ffffffff81300000 T vmemmap_populate\n"));
-	expect(load(&k, text, err, sizeof(err)) == -ENOENT && strstr(err, "vmemmap_populate()"),
+	ktap_expect(load(&k, text, err, sizeof(err)) == -ENOENT && strstr(err, "vmemmap_populate()"),
 	       "missing required function named: %s", err);
 	/* What an unprivileged reader sees: every address 0. */
 	snprintf(text, sizeof(text), "%s", required);
 	for (char *p = text; *p; p = strchr(p, '\n') + 1)
 		memset(p, '0', 16);
-	expect(load(&k, text, err, sizeof(err)) == -EPERM && strstr(err, "kptr_restrict"),
+	ktap_expect(load(&k, text, err, sizeof(err)) == -EPERM && strstr(err, "kptr_restrict"),
 	       "hidden addresses refused: %s", err);
 }
 
-static const struct {
-	const char *name;
-	void (*run)(void);
-} cases[] = {
+static const struct ktap_case cases[] = {
 	{ "ksyms_ranges", case_ranges },
 	{ "ksyms_bulk_renamed_or_missing", case_bulk_renamed_or_missing },
 	{ "ksyms_refused", case_refused },
@@ -136,26 +117,5 @@ static const struct {
 
 int main(void)
 {
-	const int n = ARRAY_SIZE(cases);
-	int i, passed = 0, failed = 0;
-
-	printf("KTAP version 1\n1..%d\n", n);
-	for (i = 0; i < n; i++) {
-		failed_checks = 0;
-		cases[i].run();
-#ifdef MHP_TEST_BREAK
-		if (i == 0)
-			expect(0, "broken on purpose");
-#endif
-		if (failed_checks) {
-			printf("not ok %d - %s\n", i + 1, cases[i].name);
-			failed++;
-		} else {
-			printf("ok %d - %s\n", i + 1, cases[i].name);
-			passed++;
-		}
-		fflush(stdout);
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return ktap_run(cases, ARRAY_SIZE(cases));
 }

@@ -16,32 +16,16 @@
  * a failure.
  */
 #define _GNU_SOURCE
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ktap.h"
 #include "mhp_adapt_policy.h"
 
 #define MHP_MIB(x)	((unsigned long)(x) << 8)	/* 4 KiB pages */
 #define MHP_BLOCK	MHP_MIB(128)
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
-static int mhp_failed_checks;
-
-static void mhp_expect(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok)
-		return;
-	mhp_failed_checks++;
-	printf("# FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 static struct mhp_adapt_params mhp_params(void)
 {
@@ -59,20 +43,20 @@ static void mhp_case_params(void)
 	struct mhp_adapt_params p = mhp_params();
 	const char *why;
 
-	mhp_expect(mhp_adapt_params_valid(&p, &why) && !why, "defaults valid");
+	ktap_expect(mhp_adapt_params_valid(&p, &why) && !why, "defaults valid");
 	p.headroom = 0;
-	mhp_expect(!mhp_adapt_params_valid(&p, &why) && why, "headroom 0");
+	ktap_expect(!mhp_adapt_params_valid(&p, &why) && why, "headroom 0");
 	p = mhp_params();
 	p.calm_ms = 3600001;
-	mhp_expect(!mhp_adapt_params_valid(&p, &why), "calm over an hour");
+	ktap_expect(!mhp_adapt_params_valid(&p, &why), "calm over an hour");
 	p = mhp_params();
 	p.gap_ms = 9;
-	mhp_expect(!mhp_adapt_params_valid(&p, &why), "gap under 10 ms");
+	ktap_expect(!mhp_adapt_params_valid(&p, &why), "gap under 10 ms");
 	p.gap_ms = 600001;
-	mhp_expect(!mhp_adapt_params_valid(&p, &why), "gap over 10 min");
+	ktap_expect(!mhp_adapt_params_valid(&p, &why), "gap over 10 min");
 	p = mhp_params();
 	p.headroom = (1UL << 40) + 1;
-	mhp_expect(!mhp_adapt_params_valid(&p, &why), "huge headroom");
+	ktap_expect(!mhp_adapt_params_valid(&p, &why), "huge headroom");
 }
 
 /* Onlining: MOVABLE while the headroom holds reserve + one memmap. */
@@ -113,10 +97,10 @@ static void mhp_case_online(void)
 			.group_kernel = t[i].group_kernel,
 		};
 		mhp_adapt_online_decide(&p, &r, &d);
-		mhp_expect(d.zone == t[i].zone && d.reason == t[i].reason,
+		ktap_expect(d.zone == t[i].zone && d.reason == t[i].reason,
 			   "row %u: zone %d reason %d, expected %d %d", i,
 			   d.zone, d.reason, t[i].zone, t[i].reason);
-		mhp_expect(d.limit == p.headroom && d.need == p.memmap_pages,
+		ktap_expect(d.limit == p.headroom && d.need == p.memmap_pages,
 			   "row %u: limit %lu need %lu", i, d.limit, d.need);
 	}
 }
@@ -131,41 +115,41 @@ static void mhp_case_assess(void)
 
 	n.headroom = p.headroom - 1;
 	a = mhp_adapt_assess(&p, &n, &c, 1000);
-	mhp_expect(a == MHP_ADAPT_TO_KERNEL, "low headroom: to kernel (%d)", a);
+	ktap_expect(a == MHP_ADAPT_TO_KERNEL, "low headroom: to kernel (%d)", a);
 	c.last_conversion = 1000;
 	a = mhp_adapt_assess(&p, &n, &c, 1050);
-	mhp_expect(a == MHP_ADAPT_NONE, "within the gap: nothing (%d)", a);
+	ktap_expect(a == MHP_ADAPT_NONE, "within the gap: nothing (%d)", a);
 	a = mhp_adapt_assess(&p, &n, &c, 1100);
-	mhp_expect(a == MHP_ADAPT_TO_KERNEL, "after the gap: again (%d)", a);
+	ktap_expect(a == MHP_ADAPT_TO_KERNEL, "after the gap: again (%d)", a);
 	n.ours_movable = 0;
 	a = mhp_adapt_assess(&p, &n, &c, 2000);
-	mhp_expect(a == MHP_ADAPT_NONE, "no movable block of ours (%d)", a);
+	ktap_expect(a == MHP_ADAPT_NONE, "no movable block of ours (%d)", a);
 
 	/* In the band between headroom and the back limit: steady. */
 	n.headroom = mhp_adapt_back_limit(&p) - 1;
 	a = mhp_adapt_assess(&p, &n, &c, 3000);
-	mhp_expect(a == MHP_ADAPT_NONE && !c.calm_since, "band: steady");
+	ktap_expect(a == MHP_ADAPT_NONE && !c.calm_since, "band: steady");
 
 	n.headroom = mhp_adapt_back_limit(&p);
 	a = mhp_adapt_assess(&p, &n, &c, 4000);
-	mhp_expect(a == MHP_ADAPT_NONE && c.calm_since == 4000,
+	ktap_expect(a == MHP_ADAPT_NONE && c.calm_since == 4000,
 		   "calm starts, nothing yet (%d, %llu)", a,
 		   (unsigned long long)c.calm_since);
 	a = mhp_adapt_assess(&p, &n, &c, 4000 + p.calm_ms - 1);
-	mhp_expect(a == MHP_ADAPT_NONE, "calm not long enough (%d)", a);
+	ktap_expect(a == MHP_ADAPT_NONE, "calm not long enough (%d)", a);
 	a = mhp_adapt_assess(&p, &n, &c, 4000 + p.calm_ms);
-	mhp_expect(a == MHP_ADAPT_TO_MOVABLE, "calm long enough (%d)", a);
+	ktap_expect(a == MHP_ADAPT_TO_MOVABLE, "calm long enough (%d)", a);
 
 	/* A dip into the band restarts the calm time. */
 	n.headroom = p.headroom;
 	mhp_adapt_assess(&p, &n, &c, 20000);
 	n.headroom = 3 * p.headroom;
 	a = mhp_adapt_assess(&p, &n, &c, 20001);
-	mhp_expect(a == MHP_ADAPT_NONE && c.calm_since == 20001,
+	ktap_expect(a == MHP_ADAPT_NONE && c.calm_since == 20001,
 		   "dip restarts calm (%d)", a);
 	n.ours_kernel = 0;
 	a = mhp_adapt_assess(&p, &n, &c, 20001 + p.calm_ms);
-	mhp_expect(a == MHP_ADAPT_NONE, "no kernel block of ours (%d)", a);
+	ktap_expect(a == MHP_ADAPT_NONE, "no kernel block of ours (%d)", a);
 }
 
 static int mhp_prefer_cmp(const void *a, const void *b, void *action)
@@ -194,13 +178,13 @@ static void mhp_case_prefer(void)
 
 	qsort_r(c, ARRAY_SIZE(c), sizeof(c[0]), mhp_prefer_cmp, &act);
 	for (i = 0; i < ARRAY_SIZE(c); i++)
-		mhp_expect(c[i].block == to_kernel[i],
+		ktap_expect(c[i].block == to_kernel[i],
 			   "to kernel #%u: block %lu, expected %lu", i,
 			   c[i].block, to_kernel[i]);
 	act = MHP_ADAPT_TO_MOVABLE;
 	qsort_r(c, ARRAY_SIZE(c), sizeof(c[0]), mhp_prefer_cmp, &act);
 	for (i = 0; i < ARRAY_SIZE(c); i++)
-		mhp_expect(c[i].block == to_movable[i],
+		ktap_expect(c[i].block == to_movable[i],
 			   "to movable #%u: block %lu, expected %lu", i,
 			   c[i].block, to_movable[i]);
 }
@@ -215,31 +199,31 @@ static void mhp_case_accept(void)
 	/* To kernel: its used pages must fit in the other MOVABLE free. */
 	c.free = MHP_BLOCK - 1000;
 	n.movable_free = c.free + 1000;
-	mhp_expect(mhp_adapt_accept(&p, MHP_ADAPT_TO_KERNEL, &c, &n, &d) &&
+	ktap_expect(mhp_adapt_accept(&p, MHP_ADAPT_TO_KERNEL, &c, &n, &d) &&
 		   d.reason == MHP_REASON_HEADROOM_LOW && d.need == 1000 &&
 		   d.zone == MHP_ZONE_KERNEL, "fits exactly");
 	n.movable_free = c.free + 999;
-	mhp_expect(!mhp_adapt_accept(&p, MHP_ADAPT_TO_KERNEL, &c, &n, &d) &&
+	ktap_expect(!mhp_adapt_accept(&p, MHP_ADAPT_TO_KERNEL, &c, &n, &d) &&
 		   d.reason == MHP_REASON_NO_ROOM_TO_MIGRATE, "one page short");
 	c.unmovable = 5;
 	n.movable_free = MHP_BLOCK * 4;
-	mhp_expect(mhp_adapt_accept(&p, MHP_ADAPT_TO_KERNEL, &c, &n, &d),
+	ktap_expect(mhp_adapt_accept(&p, MHP_ADAPT_TO_KERNEL, &c, &n, &d),
 		   "MOVABLE blocks are not judged by their unmovable count");
 
 	/* Back: no unmovable page, headroom stays at the back limit. */
 	c = (struct mhp_adapt_cand) { .block = 32, .free = MHP_BLOCK,
 				      .scanned = true };
 	n.headroom = mhp_adapt_back_limit(&p) + MHP_BLOCK;
-	mhp_expect(mhp_adapt_accept(&p, MHP_ADAPT_TO_MOVABLE, &c, &n, &d) &&
+	ktap_expect(mhp_adapt_accept(&p, MHP_ADAPT_TO_MOVABLE, &c, &n, &d) &&
 		   d.reason == MHP_REASON_HEADROOM_BACK &&
 		   d.zone == MHP_ZONE_MOVABLE && d.need == MHP_BLOCK &&
 		   d.limit == p.headroom * 3 / 2, "back: fits");
 	n.headroom--;
-	mhp_expect(!mhp_adapt_accept(&p, MHP_ADAPT_TO_MOVABLE, &c, &n, &d) &&
+	ktap_expect(!mhp_adapt_accept(&p, MHP_ADAPT_TO_MOVABLE, &c, &n, &d) &&
 		   d.reason == MHP_REASON_HEADROOM_WOULD_DROP, "back: one short");
 	n.headroom = 10 * MHP_BLOCK;
 	c.unmovable = 1;
-	mhp_expect(!mhp_adapt_accept(&p, MHP_ADAPT_TO_MOVABLE, &c, &n, &d) &&
+	ktap_expect(!mhp_adapt_accept(&p, MHP_ADAPT_TO_MOVABLE, &c, &n, &d) &&
 		   d.reason == MHP_REASON_HAS_UNMOVABLE, "back: one unmovable");
 }
 
@@ -351,22 +335,19 @@ static void mhp_case_simulated_burst(void)
 	printf("# burst to %lu MiB: %lu to kernel, %lu back, at most %lu kernel blocks, least headroom %lu MiB\n",
 	       peak >> 8, s.to_kernel, s.to_movable, s.max_kernel_blocks,
 	       s.min_headroom >> 8);
-	mhp_expect(s.min_headroom > 0, "the kernel zones never ran dry");
+	ktap_expect(s.min_headroom > 0, "the kernel zones never ran dry");
 	/* Enough blocks for the peak and the reserve, not one more. */
-	mhp_expect(s.to_kernel == (peak + s.p.headroom - s.boot + MHP_BLOCK - 1) /
+	ktap_expect(s.to_kernel == (peak + s.p.headroom - s.boot + MHP_BLOCK - 1) /
 				  MHP_BLOCK, "%lu blocks converted", s.to_kernel);
-	mhp_expect(s.to_movable == s.to_kernel, "all of them came back");
+	ktap_expect(s.to_movable == s.to_kernel, "all of them came back");
 	for (i = 0; i < MHP_SIM_BLOCKS; i++)
-		mhp_expect(s.round_trips[i] <= 1, "block %d went back %d times",
+		ktap_expect(s.round_trips[i] <= 1, "block %d went back %d times",
 			   i, s.round_trips[i]);
 	for (i = 0; i < MHP_SIM_BLOCKS; i++)
-		mhp_expect(!s.kernel[i], "block %d still in the kernel zone", i);
+		ktap_expect(!s.kernel[i], "block %d still in the kernel zone", i);
 }
 
-static const struct {
-	const char *name;
-	void (*run)(void);
-} mhp_cases[] = {
+static const struct ktap_case mhp_cases[] = {
 	{ "adapt_params_validation", mhp_case_params },
 	{ "adapt_online_headroom", mhp_case_online },
 	{ "adapt_assess_hysteresis", mhp_case_assess },
@@ -377,26 +358,5 @@ static const struct {
 
 int main(void)
 {
-	const int n = ARRAY_SIZE(mhp_cases);
-	int i, passed = 0, failed = 0;
-
-	printf("KTAP version 1\n1..%d\n", n);
-	for (i = 0; i < n; i++) {
-		mhp_failed_checks = 0;
-		mhp_cases[i].run();
-#ifdef MHP_TEST_BREAK
-		if (i == 0)
-			mhp_expect(0, "broken on purpose");
-#endif
-		if (mhp_failed_checks) {
-			printf("not ok %d - %s\n", i + 1, mhp_cases[i].name);
-			failed++;
-		} else {
-			printf("ok %d - %s\n", i + 1, mhp_cases[i].name);
-			passed++;
-		}
-		fflush(stdout);
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return ktap_run(mhp_cases, ARRAY_SIZE(mhp_cases));
 }

@@ -22,12 +22,12 @@
  * status is non-zero if any case failed. Building with -DMHP_TEST_BREAK
  * turns one expectation wrong on purpose, to show a failure is reported.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ktap.h"
 #include "mhp_policy.h"
 
 #define MHP_MIB(x)		((unsigned long)(x) << 8)	/* 4 KiB pages */
@@ -423,23 +423,6 @@ static unsigned long mhp_sim_full_granules(const struct mhp_sim *s,
 	return n;
 }
 
-static int mhp_failed_checks;
-
-/* One check inside a case: prints what failed, the case fails. */
-static void mhp_expect(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok)
-		return;
-	mhp_failed_checks++;
-	printf("#   FAILED: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
 /* The seed's 4 GiB VM: blocks 0-15 DMA32 and 32-47 Normal, hole between. */
 static void mhp_sim_seed_vm(struct mhp_sim *s, unsigned long nr_blocks,
 			    struct mhp_policy_params p)
@@ -463,23 +446,23 @@ static void mhp_case_seed_dimm(void)
 		for (b = 48 + i * 32UL; b < 48 + (i + 1) * 32UL; b++) {
 			mhp_sim_online(&s, b, 0, gi, &d);
 			if (i == 3 && b == 144)
-				mhp_expect(d.reason == MHP_REASON_RATIO_GLOBAL,
+				ktap_expect(d.reason == MHP_REASON_RATIO_GLOBAL,
 					   "DIMM 3 first block reason: %s",
 					   mhp_policy_reason_str(d.reason));
 			if (i == 3 && b == 145)
-				mhp_expect(d.reason == MHP_REASON_GROUP_HAS_KERNEL,
+				ktap_expect(d.reason == MHP_REASON_GROUP_HAS_KERNEL,
 					   "DIMM 3 second block reason: %s",
 					   mhp_policy_reason_str(d.reason));
 		}
 	}
 	mhp_sim_print(&s, 0, s.nr_blocks);
 #ifdef MHP_TEST_BREAK
-	mhp_expect(mhp_sim_all(&s, 48, 176, MHP_SIM_MOVABLE),
+	ktap_expect(mhp_sim_all(&s, 48, 176, MHP_SIM_MOVABLE),
 		   "deliberately wrong: DIMM 0-3 Movable");
 #endif
-	mhp_expect(mhp_sim_all(&s, 48, 144, MHP_SIM_MOVABLE),
+	ktap_expect(mhp_sim_all(&s, 48, 144, MHP_SIM_MOVABLE),
 		   "DIMM 0-2 (blocks 48-143) Movable");
-	mhp_expect(mhp_sim_all(&s, 144, 240, MHP_SIM_KERNEL),
+	ktap_expect(mhp_sim_all(&s, 144, 240, MHP_SIM_KERNEL),
 		   "DIMM 3-5 (blocks 144-239) Normal");
 	mhp_sim_free(&s);
 
@@ -487,7 +470,7 @@ static void mhp_case_seed_dimm(void)
 	mhp_sim_seed_vm(&s, 48 + 6 * 32, mhp_params(301, MHP_GIB(1)));
 	for (i = 0; i < 6; i++)
 		mhp_sim_dimm(&s, 0, 48 + i * 32, 32);
-	mhp_expect(mhp_sim_all(&s, 48, 144, MHP_SIM_MOVABLE) &&
+	ktap_expect(mhp_sim_all(&s, 48, 144, MHP_SIM_MOVABLE) &&
 		   mhp_sim_all(&s, 144, 240, MHP_SIM_KERNEL),
 		   "granule 1 GiB: same DIMM layout");
 	mhp_sim_free(&s);
@@ -514,16 +497,16 @@ static void mhp_case_seed_vmem(void)
 	mhp_ref_enabled = 1;
 	mhp_sim_seed_vmem(&s, 176, mhp_params(301, MHP_BLOCK));
 	mhp_sim_print(&s, 40, 160);
-	mhp_expect(mhp_sim_all(&s, 48, 144, MHP_SIM_MOVABLE),
+	ktap_expect(mhp_sim_all(&s, 48, 144, MHP_SIM_MOVABLE),
 		   "blocks 48-143 (first 12 GiB) Movable");
-	mhp_expect(s.state[144] == MHP_SIM_KERNEL, "block 144 Normal");
-	mhp_expect(mhp_sim_all(&s, 145, 148, MHP_SIM_MOVABLE),
+	ktap_expect(s.state[144] == MHP_SIM_KERNEL, "block 144 Normal");
+	ktap_expect(mhp_sim_all(&s, 145, 148, MHP_SIM_MOVABLE),
 		   "blocks 145-147 Movable");
-	mhp_expect(s.state[148] == MHP_SIM_KERNEL, "block 148 Normal");
-	mhp_expect(mhp_sim_all(&s, 149, 152, MHP_SIM_MOVABLE),
+	ktap_expect(s.state[148] == MHP_SIM_KERNEL, "block 148 Normal");
+	ktap_expect(mhp_sim_all(&s, 149, 152, MHP_SIM_MOVABLE),
 		   "blocks 149-151 Movable");
 	for (b = 144; b < 176; b++)
-		mhp_expect(mhp_sim_char(&s, b) == (b % 4 ? 'M' : 'N'),
+		ktap_expect(mhp_sim_char(&s, b) == (b % 4 ? 'M' : 'N'),
 			   "block %lu follows the N M M M mixture", b);
 	mhp_sim_free(&s);
 }
@@ -539,13 +522,13 @@ static void mhp_case_granule_vmem(void)
 	mhp_sim_seed_vmem(&gr, end, mhp_params(301, MHP_GIB(1)));
 	mhp_sim_print(&gr, 136, 184);
 
-	mhp_expect(mhp_sim_all(&gr, 48, 144, MHP_SIM_MOVABLE),
+	ktap_expect(mhp_sim_all(&gr, 48, 144, MHP_SIM_MOVABLE),
 		   "granules 6-17 (first 12 GiB) Movable");
-	mhp_expect(mhp_sim_all(&gr, 144, 152, MHP_SIM_KERNEL),
+	ktap_expect(mhp_sim_all(&gr, 144, 152, MHP_SIM_KERNEL),
 		   "granule 18 (blocks 144-151) Normal as a whole");
-	mhp_expect(mhp_sim_all(&gr, 152, 176, MHP_SIM_MOVABLE),
+	ktap_expect(mhp_sim_all(&gr, 152, 176, MHP_SIM_MOVABLE),
 		   "granules 19-21 Movable");
-	mhp_expect(mhp_sim_all(&gr, 176, 184, MHP_SIM_KERNEL),
+	ktap_expect(mhp_sim_all(&gr, 176, 184, MHP_SIM_KERNEL),
 		   "granule 22 Normal as a whole");
 
 	mov_up = mhp_sim_count(&up, 48, end, MHP_SIM_MOVABLE);
@@ -556,9 +539,9 @@ static void mhp_case_granule_vmem(void)
 	       mov_up, mov_gr);
 	printf("#   fully movable 1 GiB granules %lu (upstream) %lu (granule)\n",
 	       full_up, full_gr);
-	mhp_expect(mov_up == mov_gr, "same MOVABLE total (%lu vs %lu blocks)",
+	ktap_expect(mov_up == mov_gr, "same MOVABLE total (%lu vs %lu blocks)",
 		   mov_up, mov_gr);
-	mhp_expect(full_gr > full_up,
+	ktap_expect(full_gr > full_up,
 		   "more fully movable granules (%lu vs %lu)", full_gr, full_up);
 	mhp_sim_free(&up);
 	mhp_sim_free(&gr);
@@ -603,8 +586,8 @@ static void mhp_case_numa(void)
 	mhp_numa_run(false, &off, &r_off);
 	printf("#   2 GiB DIMMs on node 1 of 2x2 GiB: movable DIMMs\n");
 	printf("#   numa_aware=1: %lu, numa_aware=0: %lu\n", on, off);
-	mhp_expect(on == 3, "numa_aware: node 1 takes 3 DIMMs (6 <= 6.02 GiB)");
-	mhp_expect(off == 6, "global only: 6 DIMMs (12 <= 12.04 GiB)");
+	ktap_expect(on == 3, "numa_aware: node 1 takes 3 DIMMs (6 <= 6.02 GiB)");
+	ktap_expect(off == 6, "global only: 6 DIMMs (12 <= 12.04 GiB)");
 	(void)r_on;
 	(void)r_off;
 }
@@ -625,7 +608,7 @@ static void mhp_case_numa_reason(void)
 	gi = mhp_sim_group(&s, MHP_GROUP_STATIC, 1, MHP_GIB(8));
 	for (b = 48; b < 48 + 64; b++)
 		mhp_sim_online(&s, b, 1, gi, b == 48 ? &d : NULL);
-	mhp_expect(d.zone == MHP_ZONE_KERNEL && d.reason == MHP_REASON_RATIO_NODE &&
+	ktap_expect(d.zone == MHP_ZONE_KERNEL && d.reason == MHP_REASON_RATIO_NODE &&
 		   d.node_scope,
 		   "8 GiB DIMM on a 2 GiB node: KERNEL by the node's ratio (%s)",
 		   mhp_policy_reason_str(d.reason));
@@ -665,9 +648,9 @@ static void mhp_case_reserve(void)
 	r512 = mhp_reserve_run(MHP_MIB(512));
 	printf("#   512 MiB VM, 512 MiB DIMMs: movable DIMMs\n");
 	printf("#   reserve 0: %lu, 256 MiB: %lu, 512 MiB: %lu\n", r0, r256, r512);
-	mhp_expect(r0 == 3, "reserve 0: 3 DIMMs (1536 <= 1541 MiB)");
-	mhp_expect(r256 == 1, "reserve 256 MiB: 1 DIMM (512 <= 770 MiB)");
-	mhp_expect(r512 == 0, "reserve all: no DIMM");
+	ktap_expect(r0 == 3, "reserve 0: 3 DIMMs (1536 <= 1541 MiB)");
+	ktap_expect(r256 == 1, "reserve 256 MiB: 1 DIMM (512 <= 770 MiB)");
+	ktap_expect(r512 == 0, "reserve all: no DIMM");
 
 	/* A dynamic group still grows on its own KERNEL memory. */
 	p.kernel_reserve = MHP_MIB(512);
@@ -678,7 +661,7 @@ static void mhp_case_reserve(void)
 		mhp_sim_online(&s, b, 0, gi, NULL);
 	mhp_sim_print(&s, 32, 48);
 	for (b = 32; b < 48; b++)
-		mhp_expect(mhp_sim_char(&s, b) == (b % 4 ? 'M' : 'N'),
+		ktap_expect(mhp_sim_char(&s, b) == (b % 4 ? 'M' : 'N'),
 			   "reserve all, virtio-mem block %lu: N M M M", b);
 	mhp_sim_free(&s);
 }
@@ -695,12 +678,12 @@ static void mhp_case_ratio_zero(void)
 	gi = mhp_sim_group(&s, MHP_GROUP_DYNAMIC, 0, MHP_BLOCK);
 	for (b = 48; b < 80; b++)
 		mhp_sim_online(&s, b, 0, gi, &d);
-	mhp_expect(d.reason == MHP_REASON_RATIO_ZERO, "reason %s",
+	ktap_expect(d.reason == MHP_REASON_RATIO_ZERO, "reason %s",
 		   mhp_policy_reason_str(d.reason));
 	mhp_sim_dimm(&s, 0, 80, 32);
-	mhp_expect(mhp_sim_all(&s, 48, 112, MHP_SIM_KERNEL),
+	ktap_expect(mhp_sim_all(&s, 48, 112, MHP_SIM_KERNEL),
 		   "ratio 0: virtio-mem and DIMM all Normal");
-	mhp_expect(mhp_policy_group_need(0, MHP_GIB(1), 0) == 0,
+	ktap_expect(mhp_policy_group_need(0, MHP_GIB(1), 0) == 0,
 		   "group need at ratio 0 does not divide by 0");
 	mhp_sim_free(&s);
 }
@@ -719,7 +702,7 @@ static void mhp_case_cma(void)
 	}
 	printf("#   4 GiB VM with 2 GiB CMA, 1 GiB DIMMs: %d movable\n", n);
 	/* Not 12 (CMA as KERNEL) nor 6 (CMA in neither): 2 + 4 <= 3.01 * 2. */
-	mhp_expect(n == 4, "CMA counts as MOVABLE, not as KERNEL");
+	ktap_expect(n == 4, "CMA counts as MOVABLE, not as KERNEL");
 	mhp_sim_free(&s);
 }
 
@@ -733,10 +716,10 @@ static void mhp_case_hotadded_kernel(void)
 	mhp_sim_boot(&s, 0, 0, 4, 0);
 	for (b = 32; b < 72; b++)
 		mhp_sim_online(&s, b, 0, -1, NULL);
-	mhp_expect(mhp_sim_count(&s, 32, 72, MHP_SIM_MOVABLE) == 12,
+	ktap_expect(mhp_sim_count(&s, 32, 72, MHP_SIM_MOVABLE) == 12,
 		   "no group: 12 blocks Movable then Normal for good (got %lu)",
 		   mhp_sim_count(&s, 32, 72, MHP_SIM_MOVABLE));
-	mhp_expect(mhp_sim_all(&s, 44, 72, MHP_SIM_KERNEL),
+	ktap_expect(mhp_sim_all(&s, 44, 72, MHP_SIM_KERNEL),
 		   "hot-added Normal does not allow more Movable");
 	mhp_sim_free(&s);
 }
@@ -755,14 +738,14 @@ static void mhp_case_ratio_runtime(void)
 		mhp_sim_online(&s, b, 0, gi, NULL);
 	s.p.ratio = 0;
 	mhp_sim_online(&s, 52, 0, gi, &d);
-	mhp_expect(d.zone == MHP_ZONE_KERNEL && d.reason == MHP_REASON_RATIO_ZERO,
+	ktap_expect(d.zone == MHP_ZONE_KERNEL && d.reason == MHP_REASON_RATIO_ZERO,
 		   "ratio set to 0: next block Normal");
 	s.p.ratio = 301;
 	mhp_sim_online(&s, 53, 0, gi, &d);
-	mhp_expect(d.zone == MHP_ZONE_MOVABLE, "ratio back to 301: Movable");
+	ktap_expect(d.zone == MHP_ZONE_MOVABLE, "ratio back to 301: Movable");
 	s.p.ratio = 1;
 	mhp_sim_online(&s, 54, 0, gi, &d);
-	mhp_expect(d.zone == MHP_ZONE_KERNEL && d.reason == MHP_REASON_RATIO_GLOBAL,
+	ktap_expect(d.zone == MHP_ZONE_KERNEL && d.reason == MHP_REASON_RATIO_GLOBAL,
 		   "ratio 1: Normal (%s)", mhp_policy_reason_str(d.reason));
 	mhp_sim_free(&s);
 }
@@ -781,21 +764,21 @@ static void mhp_case_granule_follow(void)
 	for (b = 32; b < 48; b++)
 		mhp_sim_online(&s, b, 0, -1, NULL);
 	mhp_sim_print(&s, 32, 48);
-	mhp_expect(mhp_sim_all(&s, 32, 40, MHP_SIM_MOVABLE),
+	ktap_expect(mhp_sim_all(&s, 32, 40, MHP_SIM_MOVABLE),
 		   "granule 4 GiB..5 GiB Movable");
-	mhp_expect(mhp_sim_all(&s, 40, 48, MHP_SIM_KERNEL),
+	ktap_expect(mhp_sim_all(&s, 40, 48, MHP_SIM_KERNEL),
 		   "granule 5 GiB..6 GiB Normal as a whole, not 4 of 8 Movable");
 
 	/* A Movable granule whose rest no longer fits stops being Movable. */
 	mhp_sim_offline(&s, 33);
 	s.p.ratio = 100;
 	mhp_sim_online(&s, 33, 0, -1, &d);
-	mhp_expect(d.zone == MHP_ZONE_KERNEL && d.reason == MHP_REASON_RATIO_GLOBAL,
+	ktap_expect(d.zone == MHP_ZONE_KERNEL && d.reason == MHP_REASON_RATIO_GLOBAL,
 		   "ratio lowered: the rest of a Movable granule re-checked (%s)",
 		   mhp_policy_reason_str(d.reason));
 	mhp_sim_offline(&s, 34);
 	mhp_sim_online(&s, 34, 0, -1, &d);
-	mhp_expect(d.reason == MHP_REASON_SPAN_HAS_KERNEL,
+	ktap_expect(d.reason == MHP_REASON_SPAN_HAS_KERNEL,
 		   "then the granule holds Normal: follows (%s)",
 		   mhp_policy_reason_str(d.reason));
 	mhp_sim_free(&s);
@@ -885,8 +868,8 @@ static void mhp_case_upstream_random(void)
 	bad = mhp_ref_mismatch - bad;
 	printf("#   300 random configurations: %lu decisions, %lu differ from the kernel's\n",
 	       checked, bad);
-	mhp_expect(checked > 10000, "enough decisions compared (%lu)", checked);
-	mhp_expect(!bad, "granule = block decides as the kernel does");
+	ktap_expect(checked > 10000, "enough decisions compared (%lu)", checked);
+	ktap_expect(!bad, "granule = block decides as the kernel does");
 }
 
 /* 64 TiB in 128 MiB blocks: work per decision must not grow with size. */
@@ -914,10 +897,10 @@ static void mhp_case_constant_time(void)
 	       nr, nr - early, mov);
 	printf("#   basic blocks per decision at most: %lu (64 TiB) %lu (4 GiB VM)\n",
 	       big_work, small_work);
-	mhp_expect(big_work && big_work <= small_work,
+	ktap_expect(big_work && big_work <= small_work,
 		   "64 TiB decides with no more work than 4 GiB");
-	mhp_expect(big_work < 64, "a few dozen basic blocks per decision");
-	mhp_expect(mov * 100 <= 301 * (early + (nr - early - mov)),
+	ktap_expect(big_work < 64, "a few dozen basic blocks per decision");
+	ktap_expect(mov * 100 <= 301 * (early + (nr - early - mov)),
 		   "the ratio holds at 64 TiB");
 	mhp_sim_free(&s);
 }
@@ -939,13 +922,13 @@ static void mhp_case_no_side_effects(void)
 	mhp_policy_decide(&s.p, &ra, &a1);
 	mhp_policy_decide(&s.p, &rb, &bd);
 	mhp_policy_decide(&s.p, &ra, &a2);
-	mhp_expect(!memcmp(&a1, &a2, sizeof(a1)),
+	ktap_expect(!memcmp(&a1, &a2, sizeof(a1)),
 		   "same request, other request between: same decision");
-	mhp_expect(a1.zone != bd.zone, "the two requests differ (%d %d)",
+	ktap_expect(a1.zone != bd.zone, "the two requests differ (%d %d)",
 		   a1.zone, bd.zone);
 	printf("#   %lu simulated decisions repeated: %lu differed\n",
 	       mhp_decisions, mhp_pure_mismatch);
-	mhp_expect(!mhp_pure_mismatch,
+	ktap_expect(!mhp_pure_mismatch,
 		   "every decision of the run repeated gave the same result");
 	mhp_sim_free(&s);
 }
@@ -981,12 +964,12 @@ static void mhp_case_params(void)
 		if (!ok)
 			printf("#   ratio %u granule %lu pages: %s\n", p.ratio,
 			       p.granule, why);
-		mhp_expect(ok == t[i].valid && (ok ? !why : why && *why),
+		ktap_expect(ok == t[i].valid && (ok ? !why : why && *why),
 			   "ratio %u granule %lu: valid %d expected %d",
 			   p.ratio, p.granule, ok, t[i].valid);
 	}
 	ok = mhp_policy_params_valid(&p, MHP_MIB(96), &why);
-	mhp_expect(!ok, "block size not a power of two refused");
+	ktap_expect(!ok, "block size not a power of two refused");
 }
 
 static void mhp_case_reasons(void)
@@ -996,13 +979,13 @@ static void mhp_case_reasons(void)
 	for (i = 0; i < MHP_REASON_NR; i++) {
 		const char *s = mhp_policy_reason_str(i);
 
-		mhp_expect(s && *s && strcmp(s, "unknown"),
+		ktap_expect(s && *s && strcmp(s, "unknown"),
 			   "reason %d has a string", i);
 		for (j = 0; j < i; j++)
-			mhp_expect(strcmp(s, mhp_policy_reason_str(j)),
+			ktap_expect(strcmp(s, mhp_policy_reason_str(j)),
 				   "reasons %d and %d differ", i, j);
 	}
-	mhp_expect(!strcmp(mhp_policy_reason_str(MHP_REASON_NR), "unknown"),
+	ktap_expect(!strcmp(mhp_policy_reason_str(MHP_REASON_NR), "unknown"),
 		   "out of range reason");
 }
 
@@ -1028,16 +1011,13 @@ static void mhp_case_span_pages(void)
 	for (i = 0; i < ARRAY_SIZE(t); i++) {
 		p.granule = t[i].granule;
 		got = mhp_policy_span_pages(&p, t[i].kind, t[i].unit, MHP_BLOCK);
-		mhp_expect(got == t[i].span,
+		ktap_expect(got == t[i].span,
 			   "kind %d unit %lu granule %lu: span %lu, expected %lu",
 			   t[i].kind, t[i].unit, t[i].granule, got, t[i].span);
 	}
 }
 
-static const struct {
-	const char *name;
-	void (*run)(void);
-} mhp_cases[] = {
+static const struct ktap_case mhp_cases[] = {
 	{ "params_validation", mhp_case_params },
 	{ "reason_strings", mhp_case_reasons },
 	{ "span_pages", mhp_case_span_pages },
@@ -1059,22 +1039,5 @@ static const struct {
 
 int main(void)
 {
-	const int n = ARRAY_SIZE(mhp_cases);
-	int i, passed = 0, failed = 0;
-
-	printf("KTAP version 1\n1..%d\n", n);
-	for (i = 0; i < n; i++) {
-		mhp_failed_checks = 0;
-		mhp_cases[i].run();
-		if (mhp_failed_checks) {
-			printf("not ok %d - %s\n", i + 1, mhp_cases[i].name);
-			failed++;
-		} else {
-			printf("ok %d - %s\n", i + 1, mhp_cases[i].name);
-			passed++;
-		}
-		fflush(stdout);
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return ktap_run(mhp_cases, ARRAY_SIZE(mhp_cases));
 }
