@@ -25,7 +25,7 @@ struct blk *graph_append(struct mc_graph *g, unsigned int id)
 	b->next = -1;
 	strcpy(b->state, "absent");
 	strcpy(b->zone, "none");
-	b->offline_pages = -1;
+	b->offline_bytes = -1;
 	return b;
 }
 

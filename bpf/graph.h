@@ -29,7 +29,7 @@ struct blk {
 	bool traced;		/* has a record: added while the tracer ran */
 	char state[24];
 	char zone[24];
-	long long offline_pages;	/* PageOffline pages if online, else -1 */
+	long long offline_bytes;	/* in PageOffline pages if online, else -1 */
 	struct mc_block rec;
 	/* derived by graph_analyse() */
 	unsigned int nr_deps;	/* distinct dependent blocks hosted here */

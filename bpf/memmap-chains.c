@@ -246,14 +246,14 @@ static int read_block_size(void)
 }
 
 /*
- * PageOffline pages of an online block, from /proc/kpageflags (KPF_OFFLINE):
+ * Bytes in PageOffline pages of an online block, from /proc/kpageflags (KPF_OFFLINE):
  * the parts of it virtio-mem has not plugged (sub-blocks smaller than a
  * memory block, refcount 0, skipped by offlining), pages a balloon holds.
  * -1 if kpageflags cannot be read.
  */
 static long long kpage_offline(int kfd, unsigned int id)
 {
-	unsigned long long per = block_size / (unsigned long long)sysconf(_SC_PAGESIZE);
+	unsigned long long page = sysconf(_SC_PAGESIZE), per = block_size / page;
 	unsigned long long pfn = (unsigned long long)id * per, end = pfn + per;
 	unsigned long long flags[512];
 	long long n = 0;
@@ -270,7 +270,7 @@ static long long kpage_offline(int kfd, unsigned int id)
 			n += (flags[i] >> KPF_OFFLINE) & 1;
 		pfn += got / sizeof(flags[0]);
 	}
-	return n;
+	return n * page;
 }
 
 /* valid_zones of an online block names its zone; of an offline one, candidates. */
@@ -287,7 +287,7 @@ static void sysfs_block(struct blk *b, int kfd)
 		snprintf(b->zone, sizeof(b->zone), "%.23s", buf);
 	}
 	if (!strcmp(b->state, "online"))
-		b->offline_pages = kpage_offline(kfd, b->id);
+		b->offline_bytes = kpage_offline(kfd, b->id);
 }
 
 static int scan_sysfs(struct mc_graph *g)

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
-#include <unistd.h>
 
 #include "json_writer.h"
 #include "output.h"
@@ -39,16 +38,15 @@ void print_text(FILE *f, const struct mc_report *r)
 	unsigned long long block_size = r->block_size;
 	size_t nchains, nedges = 0, npinned = 0, ntraced = 0, npartial = 0;
 	unsigned long long kinds[MC_NR_KINDS] = {}, offline = 0;
-	unsigned long long page_bytes = sysconf(_SC_PAGESIZE);
 	struct blk **ch = graph_chains(g, &nchains);
 	char b1[32], b2[32], b3[32];
 
 	for (size_t i = 0; i < g->nr; i++) {
 		ntraced += g->blks[i].traced;
 		npinned += g->blks[i].traced && blk_pinned(&g->blks[i]);
-		if (g->blks[i].offline_pages > 0) {
+		if (g->blks[i].offline_bytes > 0) {
 			npartial++;
-			offline += g->blks[i].offline_pages * page_bytes;
+			offline += g->blks[i].offline_bytes;
 		}
 		for (const struct mc_edge *e = edge_next(&g->blks[i], NULL); e;
 		     e = edge_next(&g->blks[i], e)) {
@@ -72,9 +70,9 @@ void print_text(FILE *f, const struct mc_report *r)
 			"or held by a balloon): %zu, %s offline in all:", npartial,
 			human(offline, b1, sizeof(b1)));
 		for (size_t i = 0; i < g->nr; i++)
-			if (g->blks[i].offline_pages > 0)
+			if (g->blks[i].offline_bytes > 0)
 				fprintf(f, " %u (%s plugged)", g->blks[i].id,
-					human(block_size - g->blks[i].offline_pages * page_bytes,
+					human(block_size - g->blks[i].offline_bytes,
 					      b1, sizeof(b1)));
 		fputc('\n', f);
 	}
@@ -142,8 +140,7 @@ void print_text(FILE *f, const struct mc_report *r)
 }
 
 /* One block of blocks[] (schema: bpf/memmap-chains.schema.json). */
-static void json_block(struct json_writer *w, const struct blk *b, unsigned long long block_size,
-		       unsigned long long page_bytes)
+static void json_block(struct json_writer *w, const struct blk *b, unsigned long long block_size)
 {
 	long long kernel = (long long)b->rec.kernel_bytes;
 
@@ -153,13 +150,13 @@ static void json_block(struct json_writer *w, const struct blk *b, unsigned long
 	jw_string_field(w, "state", b->state);
 	jw_string_field(w, "zone", b->zone);
 	jw_key(w, "offline_bytes");
-	if (b->offline_pages >= 0)
-		jw_uint(w, b->offline_pages * page_bytes);
+	if (b->offline_bytes >= 0)
+		jw_uint(w, b->offline_bytes);
 	else
 		jw_null(w);
 	jw_key(w, "plugged_bytes");
-	if (b->offline_pages >= 0)
-		jw_uint(w, block_size - b->offline_pages * page_bytes);
+	if (b->offline_bytes >= 0)
+		jw_uint(w, block_size - b->offline_bytes);
 	else
 		jw_null(w);
 	jw_bool_field(w, "hotadded", b->traced);
@@ -197,7 +194,6 @@ void print_json(FILE *f, const struct mc_report *r)
 		"online_allocs", "nested_allocs", "nested_frees",
 	};
 	static const char * const missed_names[MC_NR_HOOKS] = { "missed_allocs", "missed_frees" };
-	unsigned long long page_bytes = sysconf(_SC_PAGESIZE);
 	struct json_writer w;
 	struct utsname u;
 	size_t nchains;
@@ -230,7 +226,7 @@ void print_json(FILE *f, const struct mc_report *r)
 	jw_key(&w, "blocks");
 	jw_start_array(&w);
 	for (size_t i = 0; i < g->nr; i++)
-		json_block(&w, &g->blks[i], block_size, page_bytes);
+		json_block(&w, &g->blks[i], block_size);
 	jw_end_array(&w);
 
 	jw_key(&w, "edges");
