@@ -142,64 +142,27 @@ static unsigned long mhp_block_start_pfn(const struct memory_block *mem)
 	return section_nr_to_pfn(mem->start_section_nr);
 }
 
-#ifdef MAX_PAGE_ORDER
-#define MHP_MAX_BUDDY_ORDER	MAX_PAGE_ORDER
-#else
-#define MHP_MAX_BUDDY_ORDER	(MAX_ORDER - 1)
-#endif
-
 /*
  * Free pages of an online block, and, if count_unmovable, the pages that
- * would stop offlining (as has_unmovable_pages() sees them: not free, not
- * on an LRU, not movable, not hugetlb, not PageOffline). Only the range
- * the memory notifier saw onlined is scanned: with memmap_on_memory the
- * block's own memmap comes first and is not offlined with it. The caller
- * holds the device hotplug lock, so the block stays online; the page
- * states are read without the zone lock, as the kernel's own scans do: a
- * snapshot.
+ * would stop offlining (mhp_census.c). Only the range the memory notifier
+ * saw onlined is scanned: with memmap_on_memory the block's own memmap
+ * comes first and is not offlined with it. The caller holds the device
+ * hotplug lock, so the block stays online.
  */
 static void mhp_adapt_scan(bool count_unmovable, struct mhp_adapt_cand *c)
 {
 	struct mhp_block_rec *rec = mhp_block_rec_find(c->block);
-	unsigned long pfn, end, step, order;
-	struct page *page, *head;
+	unsigned long start, nr;
+	struct mhp_census census;
 
 	spin_lock(&mhp.rec_lock);
-	pfn = rec->start_pfn;
-	end = rec->start_pfn + rec->nr_pages;
+	start = rec->start_pfn;
+	nr = rec->nr_pages;
 	spin_unlock(&mhp.rec_lock);
 
-	c->free = 0;
-	c->unmovable = 0;
-	for (; pfn < end; pfn += step) {
-		step = 1;
-		page = pfn_to_online_page(pfn);
-		if (!page)
-			continue;
-		if (PageBuddy(page)) {
-			/* buddy_order_unsafe() of mm/internal.h */
-			order = READ_ONCE(page_private(page));
-			if (order <= MHP_MAX_BUDDY_ORDER)
-				step = 1UL << order;
-			c->free += step;
-			continue;
-		}
-		if (!count_unmovable)
-			continue;
-		head = compound_head(page);
-		if (head != page || PageHead(page))
-			step = compound_nr(head) - (page_to_pfn(page) -
-						    page_to_pfn(head));
-		if (PageLRU(head) || __PageMovable(head) || PageHuge(head))
-			continue;
-		if (PageOffline(page) || PageHWPoison(page))
-			continue;
-		if (!page_ref_count(head)) {
-			c->free += step;	/* per-cpu lists: freed */
-			continue;
-		}
-		c->unmovable += step;
-	}
+	mhp_block_census(start, nr, &census);
+	c->free = census.free;
+	c->unmovable = count_unmovable ? census.unmovable : 0;
 	c->scanned = true;
 }
 

@@ -9,14 +9,15 @@
  * blocks     one line per memory block seen onlined since load:
  *            block start_pfn node zone state placement pages_buddy
  *            online_us onlines offlines owner to_kernel to_movable
- *            pages_offline
+ *            pages_offline pages_unmovable
  *            (online_us: last onlining, from the zone choice in
  *            zone_for_pfn_range() to MEM_ONLINE, so memmap init included;
  *            owner: who chose the zone; to_kernel/to_movable: conversions
  *            by the adaptive policy; pages_offline: PageOffline pages of an
  *            online block now, the parts virtio-mem has not plugged or a
- *            balloon holds, -1 for an offline block or when the memmap
- *            cannot be read safely)
+ *            balloon holds; pages_unmovable: pages that would make
+ *            offlining it fail now (mhp_census.c); both -1 for an offline
+ *            block or when the memmap cannot be read safely)
  * decisions  the last MHP_LOG_NR zone decisions of real onlinings and of
  *            the adaptive policy's conversions, oldest first:
  *            seq block start_pfn group group_id node asked zone scope
@@ -34,52 +35,36 @@
 
 #include "mhp_online.h"
 
-/*
- * PageOffline pages of an online block: sub-blocks virtio-mem has not
- * plugged (or has unplugged again), pages inflated into a balloon. They
- * change without any notifier, so they are counted when read. The caller
- * holds the device hotplug lock, which every onlining, offlining and
- * removal of memory takes, so the memmap walked here stays.
- */
-static long mhp_block_offline_pages(const struct mhp_block_rec *rec)
-{
-	unsigned long pfn, end = rec->start_pfn + rec->nr_pages;
-	long n = 0;
-
-	for (pfn = rec->start_pfn; pfn < end; pfn++) {
-		if (!(pfn % PAGES_PER_SECTION) && !pfn_to_online_page(pfn)) {
-			pfn += PAGES_PER_SECTION - 1;
-			continue;
-		}
-		if (PageOffline(pfn_to_page(pfn)))
-			n++;
-	}
-	return n;
-}
-
 static int mhp_blocks_show(struct seq_file *m, void *v)
 {
 	/* Without the lock function the memmap cannot be read safely. */
 	bool locked = mhp_kfuncs_can_convert();
 	struct mhp_block_rec *rec, r;
+	struct mhp_census c;
 	unsigned long block;
-	long offline;
+	long offline, unmovable;
 
-	seq_puts(m, "# block start_pfn node zone state placement pages_buddy online_us onlines offlines owner to_kernel to_movable pages_offline\n");
+	seq_puts(m, "# block start_pfn node zone state placement pages_buddy online_us onlines offlines owner to_kernel to_movable pages_offline pages_unmovable\n");
 	if (locked)
 		mhp_lock_device_hotplug();
 	xa_for_each(&mhp.blocks, block, rec) {
 		spin_lock(&mhp.rec_lock);
 		r = *rec;
 		spin_unlock(&mhp.rec_lock);
-		offline = locked && r.online ? mhp_block_offline_pages(&r) : -1;
-		seq_printf(m, "%lu %#lx %d %s %s %s %lu %llu %u %u %s %u %u %ld\n",
+		offline = -1;
+		unmovable = -1;
+		if (locked && r.online) {
+			mhp_block_census(r.start_pfn, r.nr_pages, &c);
+			offline = c.offline;
+			unmovable = c.unmovable;
+		}
+		seq_printf(m, "%lu %#lx %d %s %s %s %lu %llu %u %u %s %u %u %ld %ld\n",
 			   r.block, r.block * mhp.block_pages, r.nid, r.zone,
 			   r.online ? "online" : "offline",
 			   mhp_placement_str(r.placement), r.pages_buddy,
 			   r.online_us, r.onlines, r.offlines,
 			   mhp_block_owner_str(r.owner), r.to_kernel,
-			   r.to_movable, offline);
+			   r.to_movable, offline, unmovable);
 		cond_resched();
 	}
 	if (locked)

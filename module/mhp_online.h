@@ -347,6 +347,16 @@ void mhp_account_exit(void);
 void mhp_account_free(void);
 struct mhp_block_rec *mhp_block_rec_find(unsigned long block);
 
+/* mhp_census.c */
+struct mhp_census {
+	unsigned long free;		/* buddy or unreferenced: offlining takes them */
+	unsigned long offline;		/* PageOffline: unplugged or ballooned */
+	unsigned long unmovable;	/* one of them makes offlining fail */
+};
+
+void mhp_block_census(unsigned long start_pfn, unsigned long nr_pages,
+		      struct mhp_census *c);
+
 /* mhp_zone.c */
 int mhp_zone_init(void);
 void mhp_zone_exit(void);
