@@ -10,9 +10,13 @@
  *              per-CPU list: offlining drains those first);
  *   offline    PageOffline: not plugged by virtio-mem, or held by a
  *              balloon; offlining skips them;
- *   unmovable  anything else that is not on an LRU list, not a movable
- *              non-LRU page and not hugetlb: slab, page tables, kernel
- *              allocations; one such page makes offlining fail;
+ *   unmovable  reserved pages, and anything else referenced that is not
+ *              on an LRU list, not a movable non-LRU page and not hugetlb:
+ *              slab, page tables, kernel allocations; one such page makes
+ *              offlining a kernel-zone block fail. Like the kernel, only
+ *              the first page of a high-order allocation that is not a
+ *              compound page (a memmap chunk) holds a reference, so such
+ *              an allocation counts once;
  *   the rest   movable: offlining migrates it.
  *
  * Used by the adaptive policy to pick a block to convert and by debugfs
@@ -77,6 +81,11 @@ void mhp_block_census(unsigned long start_pfn, unsigned long nr_pages,
 		}
 		if (PageOffline(page)) {
 			c->offline++;
+			continue;
+		}
+		/* has_unmovable_pages() refuses a reserved page first of all. */
+		if (PageReserved(page)) {
+			c->unmovable++;
 			continue;
 		}
 		head = compound_head(page);
