@@ -106,6 +106,7 @@ struct ms_settings {
 	struct ms_param params[MS_MAX_PARAMS];
 	int nr_params;
 	char callback[64];	/* who holds the online_page callback */
+	bool tracer_pinned;	/* memmap-chains runs from boot (--pin) */
 };
 
 struct ms_block {
@@ -269,6 +270,7 @@ static void ms_read_settings(struct ms_settings *s)
 	ms_read_or("/sys/module/virtio_mem/parameters/unplug_online", s->unplug_online,
 		   sizeof(s->unplug_online), "-");
 	s->module_loaded = access(MS_MOD, F_OK) == 0;
+	s->tracer_pinned = access("/sys/fs/bpf/memmap-chains", F_OK) == 0;
 	ms_read_or(MS_MOD "/version", s->module_version, sizeof(s->module_version), "-");
 	ms_read_params(s);
 	qsort(s->params, s->nr_params, sizeof(s->params[0]), ms_param_cmp);
@@ -657,6 +659,9 @@ static void ms_print_text(const struct ms_state *st, FILE *f)
 			fprintf(f, " %s=%s", s->params[i].name, s->params[i].value);
 	}
 	fprintf(f, "\n  %-22s %s\n", "online_page_callback", s->callback);
+	fprintf(f, "  %-22s %s\n", "memmap-chains",
+		s->tracer_pinned ? "pinned: memmap-chains --summary says which block pins which" :
+				   "not pinned");
 
 	fprintf(f, "\nBlocks\n  %-6s %-25s %-4s %-8s %-8s %-12s %-16s %-9s %-8s %-9s %s\n",
 		"BLOCK", "RANGE", "NODE", "STATE", "ZONE", "DEVICE", "GROUP", "PLACEMENT",
@@ -721,6 +726,7 @@ static void ms_print_json(const struct ms_state *st, FILE *f)
 		jw_string_field(&w, s->params[i].name, s->params[i].value);
 	jw_end_object(&w);
 	jw_string_field(&w, "online_page_callback", s->callback);
+	jw_bool_field(&w, "tracer_pinned", s->tracer_pinned);
 	jw_end_object(&w);
 
 	jw_key(&w, "memory");
