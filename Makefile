@@ -17,6 +17,8 @@
 #                        the running kernel (rebuilt on kernel upgrades);
 #                        make dkms-uninstall removes it again
 #   make dkms-src        the DKMS source tree, in DKMS_SRC
+#   make deb             Debian packages mhp-online-dkms and mhp-online-tools
+#                        in build/deb/ (dpkg-buildpackage, then lintian)
 #   make setup           install packages and fetch stock kernels (idempotent)
 
 BUILD       := $(CURDIR)/build
@@ -32,7 +34,7 @@ DKMS_SRC    ?= /usr/src/mhp-online-$(VERSION)
 HARNESS_SRCS := $(wildcard tests/harness/*.c) tests/harness/Kbuild
 
 .PHONY: all modules modules-all module-one bpf workload host-tests check check-stress check-chains demo \
-	experiment checkpatch setup clean help dkms-src dkms-install dkms-uninstall
+	experiment checkpatch setup clean help dkms-src dkms-install dkms-uninstall deb
 
 ifneq ($(KDIR),)
 all: modules
@@ -91,6 +93,26 @@ dkms-uninstall:
 
 bpf: $(KERNELS_ENV)
 	$(MAKE) -C bpf OUT=$(BUILD)/bpf
+
+# The packages build from a staged copy of the tree (packaging/debian as
+# debian/, a changelog for VERSION dated by the last commit), so the tree
+# itself gets no build droppings. The BPF programs are compiled against
+# the BTF make bpf extracted from the oldest stock kernel.
+DEB_SRC = $(BUILD)/deb/mhp-online-$(VERSION)
+DEB_MAINTAINER ?= mhp_online developers <mhp-online@example.org>
+deb: bpf
+	rm -rf $(BUILD)/deb
+	mkdir -p $(DEB_SRC)
+	cp -rp Kbuild dkms.conf module bpf packaging $(DEB_SRC)/
+	cp -rp packaging/debian $(DEB_SRC)/debian
+	{ echo "mhp-online ($(VERSION)) bookworm; urgency=medium"; echo; \
+	  echo "  * Release $(VERSION) of mhp_online (built by make deb)."; echo; \
+	  echo " -- $(DEB_MAINTAINER)  $$(git log -1 --format=%aD 2>/dev/null || date -R)"; \
+	} >$(DEB_SRC)/debian/changelog
+	cd $(DEB_SRC) && VMLINUX_BTF=$(BUILD)/bpf/vmlinux dpkg-buildpackage -b -us -uc >$(BUILD)/deb/build.log 2>&1 || \
+		{ tail -30 $(BUILD)/deb/build.log; exit 1; }
+	lintian --fail-on error,warning $(BUILD)/deb/*.changes
+	ls $(BUILD)/deb/*.deb
 
 host-tests:
 	$(MAKE) -C tests/host

@@ -845,6 +845,7 @@ static void ms_usage(FILE *f)
 		"  -J, --json         JSON (schema: mhp-status.schema.json)\n"
 		"  --textfile FILE    also write node_exporter textfile metrics to FILE\n"
 		"  --schema           print the JSON schema of -J and exit\n"
+		"  -V, --version      print the version and exit\n"
 		"  -h, --help         this text\n");
 }
 
@@ -854,6 +855,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "textfile", required_argument, NULL, 't' },
 		{ "schema", no_argument, NULL, 's' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -862,7 +864,7 @@ int main(int argc, char **argv)
 	bool json = false;
 	int c, fd, i, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "Jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "JhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'J':
 			json = true;
@@ -875,6 +877,9 @@ int main(int argc, char **argv)
 			return fflush(stdout) ? 1 : 0;
 		case 'h':
 			ms_usage(stdout);
+			return 0;
+		case 'V':
+			printf("mhp-status 1.0\n");
 			return 0;
 		default:
 			fprintf(stderr, "usage: mhp-status [-J] [--textfile FILE] (--help: what it shows)\n");
