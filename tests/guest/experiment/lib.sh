@@ -212,6 +212,34 @@ exp_module_save() {
 	return 0
 }
 
+# exp_kernel_pages PREFIX: what holds the hot-added kernel-zone blocks, per
+# mhp-status (the module's census, /proc/kpageflags): metrics
+# PREFIX-{blocks,stuck-blocks,slab-pages,pgtable-pages,other-pages}.
+exp_kernel_pages() {
+	[ -x /mhp/mhp-status ] || return 0
+	/mhp/mhp-status -J >/tmp/status.json || return 0
+	save_file "mhp-status-$1.json" /tmp/status.json
+	jq -r --arg p "$1" '[.memory[] | select(.device != "boot" and .state == "online"
+			and .zone != "Movable" and .kpageflags != null)] |
+		"\($p)-blocks \(length)",
+		"\($p)-stuck-blocks \([.[] | select(.removable == "no")] | length)",
+		"\($p)-slab-pages \([.[].kpageflags.slab] | add // 0)",
+		"\($p)-pgtable-pages \([.[].kpageflags.pgtable] | add // 0)",
+		"\($p)-other-pages \([.[].kpageflags.other] | add // 0)"' /tmp/status.json |
+		while read -r name value; do metric "$name" "$value"; done
+}
+
+# exp_reclaim_kernel: what a guest agent can do before an unplug to free
+# kernel memory: drop the page cache, dentries and inodes, and have every
+# slab cache give back its empty slabs (per-CPU ones included).
+exp_reclaim_kernel() {
+	local f
+	echo 3 >/proc/sys/vm/drop_caches
+	for f in /sys/kernel/slab/*/shrink; do
+		echo 1 >"$f" 2>/dev/null || true
+	done
+}
+
 # exp_conversions_metrics: the adaptive policy's conversions so far, each
 # way, when the module runs it.
 exp_conversions_metrics() {

@@ -8,7 +8,9 @@
 # possible. Reports the fraction of hot-added memory removed, OOM kills and
 # allocation failures during the workload, and the block maps.
 # Environment: KIND dimm|vmem, TOTAL_MIB, UNIT_MIB, WL_SECONDS, POLICY,
-# PLACEMENT (see lib.sh).
+# PLACEMENT (see lib.sh), RECLAIM=1 (drop caches and shrink every slab
+# cache before the unplug, with what held the kernel-zone blocks before and
+# after).
 . /mhp/lib.sh
 . /mhp/tests/experiment/lib.sh
 KIND=${KIND:-dimm}
@@ -57,6 +59,14 @@ exp_blockmap /tmp/after-wl.txt
 metric after-normal "$(exp_zone_blocks /tmp/after-wl.txt Normal)"
 metric after-movable "$(exp_zone_blocks /tmp/after-wl.txt Movable)"
 exp_module_save added
+
+# RECLAIM=1: before the unplug, reclaim what kernel memory can be reclaimed,
+# and say what held the hot-added kernel-zone blocks before and after.
+if [ "${RECLAIM:-0}" = 1 ]; then
+	exp_kernel_pages before-reclaim
+	exp_reclaim_kernel
+	exp_kernel_pages after-reclaim
+fi
 
 exp_shrink "$KIND" "$UNIT_MIB"
 # The adaptive policy's conversions, workload and unplug together.
