@@ -39,120 +39,16 @@
 #include <linux/types.h>
 
 #include "json_writer.h"
+#include "status.h"
 #include "util.h"
 
 #define MS_SYS_MEM	"/sys/devices/system/memory"
 #define MS_DEBUGFS	"/sys/kernel/debug/mhp_online"
 #define MS_MOD		"/sys/module/mhp_online"
-#define MS_PAGE		4096ULL
-/* virtio-mem's sub-block on x86 with QEMU's default 2 MiB device blocks. */
-#define MS_SUBBLOCK	(2ULL << 20)
-#define MS_MAX_PARAMS	32
-
-/* kernel-page-flags.h */
-#define KPF_SLAB	7
-#define KPF_BUDDY	10
-#define KPF_LRU		5
-#define KPF_MMAP	11
-#define KPF_ANON	12
-#define KPF_HUGE	17
-#define KPF_THP		22
-#define KPF_NOPAGE	20
-#define KPF_OFFLINE	23
-#define KPF_PGTABLE	26
-
-enum ms_dev_kind {
-	MS_DEV_BOOT,		/* boot memory: never removable */
-	MS_DEV_DIMM,		/* ACPI memory device: removed whole */
-	MS_DEV_VMEM,		/* virtio-mem device: unplugged in sub-blocks */
-};
-
-static const char *const ms_dev_kind_str[] = {
-	[MS_DEV_BOOT] = "boot",
-	[MS_DEV_DIMM] = "dimm",
-	[MS_DEV_VMEM] = "virtio-mem",
-};
-
-enum ms_removable {
-	MS_REM_NO,		/* a page of it would stop offlining */
-	MS_REM_YES,		/* offline, or online with nothing unmovable */
-	MS_REM_UNKNOWN,		/* no census (module not loaded or not told) */
-};
-
-static const char *const ms_removable_str[] = {
-	[MS_REM_NO] = "no",
-	[MS_REM_YES] = "yes",
-	[MS_REM_UNKNOWN] = "unknown",
-};
-
-struct ms_param {
-	char name[48];
-	char value[64];
-};
-
-struct ms_settings {
-	char kernel[128];
-	char online_policy[32];
-	char auto_movable_ratio[16];
-	char auto_movable_numa_aware[8];
-	char memmap_on_memory[16];
-	char auto_online[32];
-	char lockdown[32];
-	unsigned long long block_size;
-	bool virtio_mem_loaded;
-	char unplug_online[8];
-	bool module_loaded;
-	char module_version[32];
-	struct ms_param params[MS_MAX_PARAMS];
-	int nr_params;
-	char callback[64];	/* who holds the online_page callback */
-	bool tracer_pinned;	/* memmap-chains runs from boot (--pin) */
-};
-
-struct ms_block {
-	unsigned long id;
-	int node;
-	char state[16];
-	char zone[16];
-	int dev;			/* index into devices */
-	/* from mhp_online's debugfs (census -1: not known) */
-	bool mod_seen;
-	char placement[16];
-	char owner[16];
-	char group[40];
-	long pages_offline;
-	long pages_unmovable;
-	/* from /proc/kpageflags */
-	bool kpf_read;
-	unsigned long slab, pgtable, other, offline;
-	unsigned long stuck_subblocks;	/* 2 MiB parts holding unmovable pages */
-	/* verdict */
-	enum ms_removable removable;
-	unsigned long long plugged;
-	unsigned long long removable_bytes;
-	char why[160];
-};
-
-struct ms_device {
-	enum ms_dev_kind kind;
-	char name[32];
-	unsigned long long start, end;	/* end exclusive; 0/0 for boot */
-	unsigned long long plugged;
-	unsigned long long removable;
-	char why[160];
-};
 
 /* The schema of -J, compiled in: --schema prints exactly what -J follows. */
 static const unsigned char ms_schema[] = {
 #include "status-schema.inc"
-};
-
-struct ms_state {
-	struct ms_settings set;
-	struct ms_block *blocks;
-	int nr_blocks;
-	struct ms_device devs[64];
-	int nr_devs;
 };
 
 static void ms_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -491,149 +387,18 @@ static void ms_read_module(struct ms_state *st)
 	fclose(f);
 }
 
-static bool ms_bit(__u64 v, int bit)
-{
-	return v >> bit & 1;
-}
-
-/* A page that offlining can neither skip nor migrate, as far as its flags tell. */
-static bool ms_kpf_unmovable(__u64 v)
-{
-	if (ms_bit(v, KPF_NOPAGE) || ms_bit(v, KPF_BUDDY) || ms_bit(v, KPF_OFFLINE))
-		return false;
-	return !(ms_bit(v, KPF_LRU) || ms_bit(v, KPF_THP) || ms_bit(v, KPF_HUGE) ||
-		 ms_bit(v, KPF_ANON) || ms_bit(v, KPF_MMAP));
-}
-
-/* What the pages of an online hot-plugged block are, from /proc/kpageflags. */
+/* Read a hot-plugged block's kpageflags and count its pages (status.c). */
 static void ms_read_kpageflags(int fd, unsigned long long block_size, struct ms_block *b)
 {
-	unsigned long long pages = block_size / MS_PAGE, per_sub = MS_SUBBLOCK / MS_PAGE, i;
+	unsigned long long pages = block_size / MS_PAGE;
 	size_t len = pages * sizeof(__u64);
 	__u64 *v = malloc(len);
-	bool stuck = false;
 
 	if (!v)
 		return;
-	if (pread(fd, v, len, b->id * len) != (ssize_t)len) {
-		free(v);
-		return;
-	}
-	for (i = 0; i < pages; i++) {
-		if (i % per_sub == 0)
-			stuck = false;
-		if (ms_bit(v[i], KPF_OFFLINE))
-			b->offline++;
-		if (!ms_kpf_unmovable(v[i]))
-			continue;
-		if (ms_bit(v[i], KPF_SLAB))
-			b->slab++;
-		else if (ms_bit(v[i], KPF_PGTABLE))
-			b->pgtable++;
-		else
-			b->other++;
-		if (!stuck)
-			b->stuck_subblocks++;
-		stuck = true;
-	}
-	b->kpf_read = true;
+	if (pread(fd, v, len, b->id * len) == (ssize_t)len)
+		ms_count_pages(v, pages, b);
 	free(v);
-}
-
-static void ms_judge_block(const struct ms_state *st, struct ms_block *b)
-{
-	unsigned long long bs = st->set.block_size;
-	const struct ms_device *d = &st->devs[b->dev];
-	long offline = b->pages_offline >= 0 ? b->pages_offline : (long)b->offline;
-
-	if (d->kind == MS_DEV_BOOT) {
-		b->removable = MS_REM_NO;
-		snprintf(b->why, sizeof(b->why), "boot memory");
-		return;
-	}
-	if (strcmp(b->state, "online")) {
-		/* Present but holding nothing: removing it returns all of it. */
-		b->removable = MS_REM_YES;
-		b->plugged = bs;
-		b->removable_bytes = bs;
-		snprintf(b->why, sizeof(b->why), "%s", b->state);
-		return;
-	}
-	b->plugged = bs - (unsigned long long)offline * MS_PAGE;
-	if (!strcmp(b->zone, "Movable")) {
-		/*
-		 * has_unmovable_pages() does not look into ZONE_MOVABLE: what
-		 * is there migrates by construction (a page briefly off the
-		 * LRU, in a per-CPU batch, is drained first).
-		 */
-		b->removable = MS_REM_YES;
-		b->removable_bytes = b->plugged;
-		snprintf(b->why, sizeof(b->why), "-");
-		return;
-	}
-	if (b->mod_seen && b->pages_unmovable >= 0)
-		b->removable = b->pages_unmovable ? MS_REM_NO : MS_REM_YES;
-	else if (b->kpf_read && (b->slab || b->pgtable))
-		b->removable = MS_REM_NO;
-	else
-		b->removable = MS_REM_UNKNOWN;
-	if (b->removable == MS_REM_NO && b->kpf_read)
-		snprintf(b->why, sizeof(b->why), "holds kernel memory: %lu slab, %lu page-table, %lu other pages",
-			 b->slab, b->pgtable, b->other);
-	else if (b->removable == MS_REM_NO)
-		snprintf(b->why, sizeof(b->why), "holds kernel memory (%ld allocations the kernel cannot move)",
-			 b->pages_unmovable);
-	else if (b->removable == MS_REM_UNKNOWN)
-		snprintf(b->why, sizeof(b->why), "%s",
-			 st->set.module_loaded ? "onlined before mhp_online was loaded" :
-						 "no page census: mhp_online is not loaded");
-	else
-		snprintf(b->why, sizeof(b->why), "-");
-
-	if (b->removable == MS_REM_YES) {
-		b->removable_bytes = b->plugged;
-	} else if (d->kind == MS_DEV_VMEM && b->removable == MS_REM_NO && b->kpf_read) {
-		/* virtio-mem takes what it can: sub-blocks without such pages. */
-		unsigned long long keep = b->stuck_subblocks * MS_SUBBLOCK;
-
-		b->removable_bytes = b->plugged > keep ? b->plugged - keep : 0;
-	}
-	if (d->kind == MS_DEV_VMEM && !strcmp(st->set.unplug_online, "N")) {
-		b->removable_bytes = 0;
-		snprintf(b->why, sizeof(b->why), "virtio_mem.unplug_online=N: online memory stays");
-	}
-}
-
-static void ms_judge_devices(struct ms_state *st)
-{
-	int i;
-
-	for (i = 0; i < st->nr_blocks; i++) {
-		struct ms_block *b = &st->blocks[i];
-		struct ms_device *d = &st->devs[b->dev];
-
-		ms_judge_block(st, b);
-		if (d->kind == MS_DEV_BOOT)
-			continue;
-		d->plugged += b->plugged;
-		d->removable += b->removable_bytes;
-		if (d->kind == MS_DEV_DIMM && b->removable != MS_REM_YES && !d->why[0])
-			snprintf(d->why, sizeof(d->why), "block %lu: %.120s", b->id, b->why);
-	}
-	/* A DIMM goes whole or not at all. */
-	for (i = 0; i < st->nr_devs; i++)
-		if (st->devs[i].kind == MS_DEV_DIMM && st->devs[i].why[0])
-			st->devs[i].removable = 0;
-}
-
-static unsigned long long ms_total(const struct ms_state *st, bool removable)
-{
-	unsigned long long t = 0;
-	int i;
-
-	for (i = 1; i < st->nr_devs; i++)
-		t += removable ? st->devs[i].removable : st->devs[i].plugged;
-	return t;
 }
 
 static void ms_print_text(const struct ms_state *st, FILE *f)
