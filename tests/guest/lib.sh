@@ -341,6 +341,23 @@ zone_counts() {
 	     /^ +managed / { if (present) print node, zone, present, $2 }' /proc/zoneinfo
 }
 
+# vmem_unplug_all ID [SECONDS]: ask virtio-mem device ID for size 0 and wait
+# until it gets there or stops shrinking: virtio-mem retries the unplug
+# every few seconds, so 20 s without progress means what is left stays; at
+# most SECONDS (default 180). Prints the bytes still plugged.
+vmem_unplug_all() {
+	local id=$1 end=$((SECONDS + ${2:-180})) last=-1 size same=0
+	host vmem-set "$id" 0 >/dev/null
+	while [ $SECONDS -lt $end ] && [ $same -lt 40 ]; do
+		size=$(host vmem-size "$id")
+		[ "$size" = 0 ] && break
+		if [ "$size" = "$last" ]; then same=$((same + 1)); else same=0; fi
+		last=$size
+		sleep 0.5
+	done
+	host vmem-size "$id"
+}
+
 # dimm_try_unplug ID: offline every block of a DIMM, then device_del it.
 # Blocks that did offline are onlined again when another block of the DIMM
 # refuses, so a failed attempt leaves the DIMM as it was.

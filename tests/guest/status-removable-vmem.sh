@@ -34,16 +34,7 @@ stuck=$(jq '[.memory[] | select(.device != "boot" and .removable == "no")] | len
 note "mhp-status: $said of $plugged bytes removable, $stuck blocks hold kernel memory"
 tap_check some-blocks-hold-kernel-memory test "$stuck" -gt 0
 
-host vmem-set vm0 0 >/dev/null
-last=-1 same=0
-while [ $same -lt 40 ]; do
-	size=$(host vmem-size vm0)
-	[ "$size" = 0 ] && break
-	if [ "$size" = "$last" ]; then same=$((same + 1)); else same=0; fi
-	last=$size
-	sleep 0.5
-done
-left=$(host vmem-size vm0)
+left=$(vmem_unplug_all vm0)
 returned=$((plugged - left))
 bs=$(blk_bytes)
 note "the unplug returned $returned bytes, $left stayed plugged"

@@ -121,16 +121,7 @@ said=$(jq -r --arg d "$dev" '.devices[] | select(.device == $d) | .removable_byt
 plugged=$(jq -r --arg d "$dev" '.devices[] | select(.device == $d) | .plugged_bytes' /tmp/vmem.json)
 tap_check json-vmem-plugged test "$plugged" = $((1 << 30))
 
-host vmem-set vm0 0 >/dev/null
-last=-1 same=0
-while [ $same -lt 40 ]; do
-	size=$(host vmem-size vm0)
-	[ "$size" = 0 ] && break
-	if [ "$size" = "$last" ]; then same=$((same + 1)); else same=0; fi
-	last=$size
-	sleep 0.5
-done
-returned=$(((1 << 30) - $(host vmem-size vm0)))
+returned=$(((1 << 30) - $(vmem_unplug_all vm0)))
 bs=$(blk_bytes)
 note "virtio-mem $dev: mhp-status said $said of $plugged bytes removable, the unplug returned $returned"
 metric vmem-said-bytes "$said"

@@ -254,28 +254,6 @@ exp_counts_metrics() {
 	metric "$1-alloc-failures" "$(alloc_failures)"
 }
 
-# exp_vmem_unplug_all ID SECONDS: ask for size 0, wait until the device
-# stops shrinking (or reaches 0); prints the plugged bytes left.
-exp_vmem_unplug_all() {
-	local id=$1 limit=$2 last=-1 size same=0 end
-	host vmem-set "$id" 0 >/dev/null
-	end=$((SECONDS + limit))
-	while [ $SECONDS -lt "$end" ]; do
-		size=$(host vmem-size "$id")
-		[ "$size" = 0 ] && break
-		if [ "$size" = "$last" ]; then
-			same=$((same + 1))
-			# virtio-mem retries unplug every few seconds; 20 s without
-			# progress means what is left stays.
-			[ $same -ge 40 ] && break
-		else
-			same=0
-		fi
-		last=$size
-		sleep 0.5
-	done
-	host vmem-size "$id"
-}
 
 # exp_workload_args MIB: mhp-workload options for a job sized to MIB of
 # memory, using it the way servers do: 60 % anonymous, 12.5 % tmpfs files of
@@ -359,7 +337,7 @@ exp_shrink() {
 		fi
 		;;
 	vmem)
-		EXP_LEFT_MIB=$(($(exp_vmem_unplug_all vm0 180) >> 20))
+		EXP_LEFT_MIB=$(($(vmem_unplug_all vm0 180) >> 20))
 		;;
 	esac
 	EXP_SHRINK_S=$(exp_since "$t0")
