@@ -282,12 +282,38 @@ static int ms_block_dev(struct ms_state *st, const char *dir, unsigned long long
 	return 0;
 }
 
+/*
+ * Devices in address order (each where its first block is), boot memory
+ * first; virtio-mem devices were found in /proc/iomem before the blocks,
+ * and devices without a block are left out.
+ */
+static void ms_order_devices(struct ms_state *st)
+{
+	struct ms_device devs[ARRAY_SIZE(st->devs)];
+	int map[ARRAY_SIZE(st->devs)], nr = 1, i;
+
+	for (i = 0; i < st->nr_devs; i++)
+		map[i] = i ? -1 : 0;
+	devs[0] = st->devs[0];
+	for (i = 0; i < st->nr_blocks; i++) {
+		int d = st->blocks[i].dev;
+
+		if (map[d] < 0) {
+			map[d] = nr;
+			devs[nr++] = st->devs[d];
+		}
+		st->blocks[i].dev = map[d];
+	}
+	memcpy(st->devs, devs, nr * sizeof(devs[0]));
+	st->nr_devs = nr;
+}
+
 static int ms_read_blocks(struct ms_state *st)
 {
 	DIR *d = opendir(MS_SYS_MEM);
 	struct dirent *e;
 	char dir[300], path[340], buf[64];
-	int cap = 0;
+	int cap = 0, i;
 
 	if (!d) {
 		ms_err("%s: %s (no memory hotplug support?)", MS_SYS_MEM, strerror(errno));
@@ -327,10 +353,14 @@ static int ms_read_blocks(struct ms_state *st)
 		else
 			snprintf(b->zone, sizeof(b->zone), "-");
 		b->node = ms_block_node(dir);
-		b->dev = ms_block_dev(st, dir, id * st->set.block_size);
 	}
 	closedir(d);
 	qsort(st->blocks, st->nr_blocks, sizeof(*st->blocks), ms_block_cmp);
+	for (i = 0; i < st->nr_blocks; i++) {
+		snprintf(dir, sizeof(dir), MS_SYS_MEM "/memory%lu", st->blocks[i].id);
+		st->blocks[i].dev = ms_block_dev(st, dir, st->blocks[i].id * st->set.block_size);
+	}
+	ms_order_devices(st);
 	return 0;
 }
 
