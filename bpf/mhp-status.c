@@ -8,13 +8,14 @@
  * memory (never removable), a DIMM (ACPI PNP0C80, its blocks link to it
  * through firmware_node; removed whole) or a virtio-mem device (its range
  * is the device's resource in /proc/iomem; unplugged in sub-blocks). A
- * block is removable now when it is offline, or online with no page that
- * would make offlining fail. Which pages those are, the mhp_online module
- * knows exactly (debugfs blocks, pages_unmovable: as the kernel's
- * offlining sees them); /proc/kpageflags adds what they are (slab, page
- * tables, other kernel memory) and, for virtio-mem, which 2 MiB sub-blocks
- * hold them. Without the module a block with slab or page-table pages is
- * not removable and one without is "unknown".
+ * block is removable now when it is offline, online in ZONE_MOVABLE (the
+ * kernel's offlining does not look for unmovable pages there), or online
+ * with no page that would make offlining fail. Which pages those are, the
+ * mhp_online module knows exactly (debugfs blocks, pages_unmovable: as the
+ * kernel's offlining sees them); /proc/kpageflags adds what they are
+ * (slab, page tables, other kernel memory) and, for virtio-mem, which
+ * 2 MiB sub-blocks hold them. Without the module a block with slab or
+ * page-table pages is not removable and one without is "unknown".
  *
  * The numbers: a DIMM's removable bytes are its size when every block of
  * it is removable, else 0; a virtio-mem device's are its plugged bytes
