@@ -107,16 +107,9 @@ mc_json() {
 
 # mc_validate FILE: prints schema violations; 0 iff none and jq is there.
 mc_validate() {
-	local out
 	command -v jq >/dev/null || { echo "no jq in the guest"; return 2; }
 	"$MC" --schema >"$MC_DIR/schema.json" || return 1
-	out=$(jq -r --slurpfile schema "$MC_DIR/schema.json" -f /mhp/tests/chains-validate.jq "$1") || {
-		echo "jq failed on $1"
-		return 1
-	}
-	[ -z "$out" ] && return 0
-	echo "$out" | head -20
-	return 1
+	json_validate "$MC_DIR/schema.json" "$1"
 }
 
 # mc_dot_lint FILE: the DOT is one digraph whose lines are all node or edge

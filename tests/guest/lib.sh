@@ -292,6 +292,27 @@ hotadded_blocks() {
 	done
 }
 
+# hotadded_all_online: every hot-added block is online (for wait_for).
+hotadded_all_online() {
+	local n
+	for n in $(hotadded_blocks); do
+		[ "$(blk_state "$n")" = online ] || return 1
+	done
+}
+
+# json_validate SCHEMA FILE: FILE against the JSON Schema subset of
+# chains-validate.jq; prints the violations, 0 iff none.
+json_validate() {
+	local out
+	out=$(jq -r --slurpfile schema "$1" -f /mhp/tests/chains-validate.jq "$2") || {
+		echo "jq failed on $2"
+		return 1
+	}
+	[ -z "$out" ] && return 0
+	echo "$out" | head -20
+	return 1
+}
+
 # fails CMD...: CMD exits non-zero (for tap_check).
 fails() { ! "$@"; }
 

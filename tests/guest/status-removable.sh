@@ -33,10 +33,7 @@ status_json() {
 
 # valid NAME: the saved JSON against the schema the binary prints.
 valid() {
-	local out
-	out=$(jq -r --slurpfile schema $SCHEMA -f /mhp/tests/chains-validate.jq "/tmp/$1.json") ||
-		return 1
-	[ -z "$out" ] || { echo "$out" | head -3; return 1; }
+	json_validate $SCHEMA "/tmp/$1.json"
 }
 
 # dimm_device ID: the DIMM's ACPI device name as mhp-status reports it.
@@ -54,14 +51,6 @@ save_file mhp-status.txt /tmp/status.txt
 tap_check text-names-callback grep -q "online_page_callback *mhp_online" /tmp/status.txt
 tap_check text-names-params grep -q "placement=head" /tmp/status.txt
 
-# all_online: every hot-added block is online.
-all_online() {
-	local b
-	for b in $(hotadded_blocks); do
-		[ "$(blk_state "$b")" = online ] || return 1
-	done
-}
-
 # Three DIMMs to ZONE_NORMAL, a chain by head placement; kernel memory that
 # stays (inodes and dentries of 30000 files); a fourth DIMM auto-onlined to
 # ZONE_MOVABLE, whose memmap the others host.
@@ -69,7 +58,7 @@ for i in 1 2 3 4; do
 	[ $i = 4 ] && echo online_movable >/sys/devices/system/memory/auto_online_blocks
 	id=$(dimm_add 256M) || { tap_fail dimm-add "DIMM $i not added"; exit 0; }
 	DIMMS+=("$id")
-	wait_for 60 all_online || { tap_fail dimm-online "DIMM $i not onlined"; exit 0; }
+	wait_for 60 hotadded_all_online || { tap_fail dimm-online "DIMM $i not onlined"; exit 0; }
 	if [ $i = 3 ]; then
 		mkdir -p /mnt/st && mount -t tmpfs -o size=64m,nr_inodes=0 st /mnt/st
 		seq -f /mnt/st/f%g 1 30000 | xargs touch
@@ -112,7 +101,7 @@ metric dimm-returned-bytes "$(IFS=+; echo $((${got[*]})))"
 kmod_load virtio_mem || { tap_fail load-virtio-mem "insmod virtio_mem failed"; exit 0; }
 host vmem-set vm0 1G >/dev/null
 host vmem-wait vm0 1G 120 >/dev/null || { tap_fail vmem-plug "vm0 did not reach 1 GiB"; exit 0; }
-wait_for 60 all_online || { tap_fail vmem-online "virtio-mem blocks not onlined"; exit 0; }
+wait_for 60 hotadded_all_online || { tap_fail vmem-online "virtio-mem blocks not onlined"; exit 0; }
 seq -f /mnt/st/g%g 1 30000 | xargs touch
 tap_check json-vmem status_json vmem
 tap_check json-vmem-valid valid vmem

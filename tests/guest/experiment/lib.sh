@@ -310,15 +310,8 @@ exp_grow() {
 	*) echo "unknown KIND=$kind"; return 1 ;;
 	esac
 	# Auto-onlining happens during the add; wait for stragglers anyway.
-	wait_for 60 exp_all_online || { echo "hot-added blocks stayed offline"; return 1; }
+	wait_for 60 hotadded_all_online || { echo "hot-added blocks stayed offline"; return 1; }
 	EXP_GROW_S=$(exp_since "$t0")
-}
-
-exp_all_online() {
-	local n
-	for n in $(hotadded_blocks); do
-		[ "$(blk_state "$n")" = online ] || return 1
-	done
 }
 
 # exp_shrink KIND UNIT_MIB: unplug as much as possible; sets EXP_SHRINK_S
