@@ -17,7 +17,9 @@
  *            online block now, the parts virtio-mem has not plugged or a
  *            balloon holds; pages_unmovable: pages that would make
  *            offlining it fail now (mhp_census.c); both -1 for an offline
- *            block or when the memmap cannot be read safely)
+ *            block, or for all blocks when the memmap cannot be read
+ *            safely: the device hotplug lock not found or held by the
+ *            kernel for longer than MHP_CENSUS_LOCK_WAIT_MS)
  * decisions  the last MHP_LOG_NR zone decisions of real onlinings and of
  *            the adaptive policy's conversions, oldest first:
  *            seq block start_pfn group group_id node asked zone scope
@@ -35,18 +37,26 @@
 
 #include "mhp_online.h"
 
+/*
+ * How long a read of blocks waits for the device hotplug lock before it
+ * shows no census. The kernel holds the lock while it onlines or offlines
+ * a block, and as long as an offline_pages() keeps retrying (seconds under
+ * load): a reader must not hang there with its file, and so the module,
+ * held.
+ */
+#define MHP_CENSUS_LOCK_WAIT_MS	200
+
 static int mhp_blocks_show(struct seq_file *m, void *v)
 {
-	/* Without the lock function the memmap cannot be read safely. */
-	bool locked = mhp_kfuncs_can_convert();
 	struct mhp_block_rec *rec, r;
 	struct mhp_census c;
 	unsigned long block;
 	long offline, unmovable;
+	bool locked;
 
 	seq_puts(m, "# block start_pfn node zone state placement pages_buddy online_us onlines offlines owner to_kernel to_movable pages_offline pages_unmovable\n");
-	if (locked)
-		mhp_lock_device_hotplug();
+	/* Without the lock the memmap cannot be read safely. */
+	locked = mhp_trylock_device_hotplug(MHP_CENSUS_LOCK_WAIT_MS);
 	xa_for_each(&mhp.blocks, block, rec) {
 		spin_lock(&mhp.rec_lock);
 		r = *rec;

@@ -21,15 +21,25 @@
  * declaration, so a changed prototype fails the build here instead of
  * calling with the wrong arguments.
  *
+ * Readers that must not wait on the kernel (the debugfs census) take the
+ * device hotplug lock with a bounded trylock of the kernel's mutex, a data
+ * symbol found the same way: the kernel's own sysfs writers back off like
+ * that (lock_device_hotplug_sysfs()), because an offline_pages() that keeps
+ * failing to isolate a page holds the lock for as long as it retries.
+ *
  * A function that cannot be found disables what needs it, nothing else:
  * the kernel log and the summary file say what is missing.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/device.h>
+#include <linux/jiffies.h>
 #include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/memory.h>
+#include <linux/mutex.h>
+#include <linux/sched/signal.h>
 #include <linux/static_call.h>
 
 #include "mhp_online.h"
@@ -65,6 +75,9 @@ static const char * const mhp_kfunc_names[MHP_KF_NR] = {
 };
 
 static unsigned long mhp_kfuncs_found;	/* bit per enum mhp_kfunc */
+
+/* The kernel's device_hotplug_lock, NULL if it could not be found. */
+static struct mutex *mhp_hotplug_mutex;
 
 /*
  * Address of a kernel function through a throw-away kprobe. Registered
@@ -108,6 +121,9 @@ int mhp_kfuncs_init(void)
 		static_call_update(mhp_sc_kallsyms, addr[MHP_KF_KALLSYMS]);
 	if (!mhp_kfuncs_can_convert())
 		return 0;
+	mhp_hotplug_mutex = mhp_ksym_data("device_hotplug_lock");
+	if (!mhp_hotplug_mutex)
+		pr_info("device_hotplug_lock not found: debugfs shows no census\n");
 	static_call_update(mhp_sc_lock_hotplug, addr[MHP_KF_LOCK_HOTPLUG]);
 	static_call_update(mhp_sc_unlock_hotplug,
 			   addr[MHP_KF_UNLOCK_HOTPLUG]);
@@ -152,10 +168,33 @@ int mhp_walk_dynamic_groups(int nid, walk_memory_groups_func_t func,
 	return static_call(mhp_sc_walk_groups)(nid, func, excluded, arg);
 }
 
-/* The four below are only called when mhp_kfuncs_can_convert(). */
+/*
+ * These are only called when mhp_kfuncs_can_convert() (or, for the unlock,
+ * after mhp_trylock_device_hotplug() said yes).
+ */
 void mhp_lock_device_hotplug(void)
 {
 	static_call(mhp_sc_lock_hotplug)();
+}
+
+/*
+ * Take the device hotplug lock if it comes free within @ms milliseconds;
+ * false if not (or it cannot be taken this way), and then the caller goes
+ * on without what needs it. Like lock_device_hotplug_sysfs(): try, sleep
+ * 5 ms, try again; a fatal signal ends the wait.
+ */
+bool mhp_trylock_device_hotplug(unsigned int ms)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(ms);
+
+	if (!mhp_hotplug_mutex)
+		return false;
+	while (!mutex_trylock(mhp_hotplug_mutex)) {
+		if (time_after(jiffies, end) || fatal_signal_pending(current))
+			return false;
+		usleep_range(5000, 10000);
+	}
+	return true;
 }
 
 void mhp_unlock_device_hotplug(void)

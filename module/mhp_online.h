@@ -376,6 +376,7 @@ void *mhp_ksym_data(const char *name);
 int mhp_walk_dynamic_groups(int nid, walk_memory_groups_func_t func,
 			    struct memory_group *excluded, void *arg);
 void mhp_lock_device_hotplug(void);
+bool mhp_trylock_device_hotplug(unsigned int ms);
 void mhp_unlock_device_hotplug(void);
 int mhp_device_online(struct device *dev);
 int mhp_device_offline(struct device *dev);
