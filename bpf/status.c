@@ -66,6 +66,17 @@ void ms_count_pages(const __u64 *v, unsigned long long pages, struct ms_block *b
 	b->kpf_read = true;
 }
 
+/* Why a block in a kernel zone has no census. */
+static const char *ms_unknown_why(const struct ms_state *st, const struct ms_block *b)
+{
+	if (!st->set.module_loaded)
+		return "no page census: mhp_online is not loaded";
+	if (!b->mod_seen)
+		return "onlined before mhp_online was loaded";
+	/* The module shows -1 when the kernel held the lock it needs. */
+	return "no page census: the kernel held the device hotplug lock, ask again";
+}
+
 static void ms_judge_block(const struct ms_state *st, struct ms_block *b)
 {
 	unsigned long long bs = st->set.block_size;
@@ -110,9 +121,7 @@ static void ms_judge_block(const struct ms_state *st, struct ms_block *b)
 		snprintf(b->why, sizeof(b->why), "holds kernel memory (%ld allocations the kernel cannot move)",
 			 b->pages_unmovable);
 	else if (b->removable == MS_REM_UNKNOWN)
-		snprintf(b->why, sizeof(b->why), "%s",
-			 st->set.module_loaded ? "onlined before mhp_online was loaded" :
-						 "no page census: mhp_online is not loaded");
+		snprintf(b->why, sizeof(b->why), "%s", ms_unknown_why(st, b));
 	else
 		snprintf(b->why, sizeof(b->why), "-");
 

@@ -117,6 +117,24 @@ static void case_no_census(void)
 	ktap_expect(st.devs[1].removable == 0, "a DIMM with an unknown block is not counted");
 }
 
+/* The module is loaded and knows the block, but its census was busy (-1). */
+static void case_census_busy(void)
+{
+	struct ms_state st;
+	struct ms_block *a, *b;
+
+	machine(&st);
+	a = add(&st, 32, 1, "online", "Normal", -1);
+	a->mod_seen = true;
+	b = add(&st, 33, 1, "online", "Normal", -1);
+	ms_judge_devices(&st);
+	ktap_expect(a->removable == MS_REM_UNKNOWN && strstr(a->why, "hotplug lock"),
+		    "census busy: %s %s", ms_removable_str[a->removable], a->why);
+	ktap_expect(b->removable == MS_REM_UNKNOWN && strstr(b->why, "before mhp_online"),
+		    "not seen by the module: %s", b->why);
+	ktap_expect(st.devs[1].removable == 0, "not counted: %llu", st.devs[1].removable);
+}
+
 static void case_virtio_mem(void)
 {
 	struct ms_state st;
@@ -180,6 +198,7 @@ static const struct ktap_case cases[] = {
 	{ "status_blocks", case_blocks },
 	{ "status_dimm_whole_or_nothing", case_dimm_whole_or_nothing },
 	{ "status_no_census", case_no_census },
+	{ "status_census_busy", case_census_busy },
 	{ "status_virtio_mem", case_virtio_mem },
 	{ "status_count_pages", case_count_pages },
 };
