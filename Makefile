@@ -117,9 +117,10 @@ deb: bpf
 host-tests:
 	$(MAKE) -C tests/host
 
-# The guest workload: static, so the initramfs needs no libraries for it.
-workload: $(BUILD)/workload/mhp-workload
-$(BUILD)/workload/mhp-workload: tests/workload/mhp-workload.c
+# The guest workload and mhp-pin (a page kept busy for offlining tests):
+# static, so the initramfs needs no libraries for them.
+workload: $(BUILD)/workload/mhp-workload $(BUILD)/workload/mhp-pin
+$(BUILD)/workload/%: tests/workload/%.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra -static -o $@ $<
 
