@@ -31,6 +31,20 @@ mhp_kernel_lines() {
 	awk '!/^#/ && NF >= 2 { print $1 }' "$MHP_KERNELS_CONF"
 }
 
+# The kernel lines every guest test runs on (no test list in kernels.conf):
+# the default of the long suites, the experiment and the Debian image.
+mhp_kernel_full_lines() {
+	awk '!/^#/ && NF == 2 { print $1 }' "$MHP_KERNELS_CONF"
+}
+
+# mhp_kernel_runs LINE TEST-FILE: whether the suites run this guest test on
+# LINE: every test, or only those its kernels.conf line lists by name.
+mhp_kernel_runs() {
+	local list
+	list=$(awk -v l="$1" '!/^#/ && $1 == l { print $3 }' "$MHP_KERNELS_CONF")
+	[ -z "$list" ] || [[ ",$list," == *",$(basename "$2" .sh),"* ]]
+}
+
 # Release ("6.1.0-55-amd64") of a line, as resolved by scripts/setup.
 mhp_kernel_release() {
 	local line=$1 rel
