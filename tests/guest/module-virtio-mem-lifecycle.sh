@@ -1,0 +1,64 @@
+#!/bin/bash
+# A virtio-mem device's driver life with the module loaded beside it: the
+# device plugs and unplugs, the driver is unbound and bound again, and
+# virtio_mem is unloaded and loaded again while its device stays. At each
+# step the device must work as without the module (it plugs what is asked,
+# no probe fails), and the module must hold the online_page callback only
+# while virtio_mem is not loaded at all: an unbound driver gives the
+# callback back, but a bind can come at any time and needs it then.
+# mhp-guest: --mem 1G --maxmem 4G --vmem 1G,requested=0 --append "memhp_default_state=online"
+# mhp-timeout: 300
+. /mhp/lib.sh
+set -u
+
+VM=/sys/bus/virtio/drivers/virtio_mem
+memtotal() { awk '/MemTotal/ { print $2 }' /proc/meminfo; }
+device() {
+	local d
+	for d in "$VM"/virtio*; do [ -e "$d" ] && basename "$d" && return 0; done
+	return 1
+}
+bound() { device >/dev/null; }
+probe_failures() { dmesg | grep -c 'virtio_mem.*probe.*failed\|probe of virtio.* failed'; }
+grew() { [ "$(memtotal)" -gt "$1" ]; }
+# plugs NAME SIZE: the device plugs SIZE and the guest's memory grows.
+plugs() {
+	local t0
+	t0=$(memtotal)
+	host vmem-set vm0 "$2" >/dev/null
+	tap_check "$1-plugs" host vmem-wait vm0 "$2" 90
+	tap_check "$1-memtotal-grew" wait_for 30 grew "$t0"
+}
+# unplugs NAME: back to 0 bytes plugged.
+unplugs() { tap_check "$1-unplugs" test "$(vmem_unplug_all vm0 120)" = 0; }
+
+kmod_load virtio_mem || { tap_fail load-virtio-mem "insmod virtio_mem failed"; exit 0; }
+fails0=$(probe_failures)
+tap_check bound wait_for 30 bound
+dev=$(device)
+tap_check load mhp_load
+tap_check aside-with-virtio-mem test "$(mhp_summary callback)" = aside
+plugs first 512M
+unplugs first
+
+# Unbind and bind the driver: the device comes back and works.
+echo "$dev" >"$VM/unbind"
+tap_check unbound fails bound
+tap_check aside-while-unbound test "$(mhp_summary callback)" = aside
+echo "$dev" >"$VM/bind"
+tap_check bound-again wait_for 30 bound
+plugs rebound 256M
+unplugs rebound
+
+# virtio_mem unloaded with its device present: the module takes the
+# callback; virtio_mem loaded again: the module steps aside, the device
+# probes and works.
+tap_check rmmod-virtio-mem rmmod virtio_mem
+tap_check held-without-virtio-mem test "$(mhp_summary callback)" = held
+tap_check insmod-virtio-mem insmod /mhp/modules/virtio_mem.ko
+tap_check bound-after-reload wait_for 30 bound
+tap_check aside-after-reload test "$(mhp_summary callback)" = aside
+plugs reloaded 256M
+tap_check no-probe-failure test "$(probe_failures)" -eq "$fails0"
+tap_check unload mhp_unload
+plugs after-unload 512M
