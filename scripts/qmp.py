@@ -10,11 +10,14 @@ command for people driving a guest by hand:
     scripts/qmp.py SOCKET vmem-set vm0 2G
     scripts/qmp.py SOCKET vmem-size vm0
     scripts/qmp.py SOCKET vmem-wait vm0 2G [TIMEOUT]
+    scripts/qmp.py SOCKET vmem-add 1G [REQUESTED]
     scripts/qmp.py SOCKET memdevs
 
 A DIMM is a memory-backend-ram object plus a pc-dimm device; removing one is
 device_del, which only completes once the guest has offlined and ejected the
 memory (QEMU then sends DEVICE_DELETED), after which the backend goes too.
+vmem-add hot-adds a virtio-mem-pci device the same way (ids vmh0, vmh1, ...;
+the guest sees a PCI device appear); QEMU 7.2 cannot remove one again.
 """
 
 import json
@@ -156,6 +159,22 @@ class QMP:
             raise QMPError(f"{dev}: guest did not release it within {timeout:g} s")
         self.cmd("object-del", id=f"{dev}-mem")
 
+    def vmem_add(self, size, requested="0"):
+        objects = self._objects()
+        n = 0
+        while f"vmh{n}-mem" in objects:
+            n += 1
+        dev = f"vmh{n}"
+        self.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": f"{dev}-mem",
+                                  "size": parse_size(size)})
+        try:
+            self.cmd("device_add", driver="virtio-mem-pci", id=dev, memdev=f"{dev}-mem",
+                     **{"requested-size": parse_size(requested)})
+        except QMPError:
+            self.cmd("object-del", id=f"{dev}-mem")
+            raise
+        return dev
+
     def vmem_set(self, dev, size):
         self.cmd("qom-set", path=dev, property="requested-size", value=parse_size(size))
 
@@ -193,6 +212,8 @@ def run_command(qmp, argv):
     if cmd == "vmem-wait" and 2 <= len(args) <= 3:
         got, ok = qmp.vmem_wait(args[0], args[1], float(args[2]) if len(args) > 2 else 60.0)
         return (0 if ok else 1), str(got)
+    if cmd == "vmem-add" and 1 <= len(args) <= 2:
+        return 0, qmp.vmem_add(*args)
     if cmd == "memdevs" and not args:
         return 0, json.dumps(qmp.memdevs(), separators=(",", ":"))
     raise QMPError(f"unknown command or wrong arguments: {' '.join(argv)}")

@@ -1,7 +1,9 @@
 #!/bin/bash
 # A virtio-mem device's driver life with the module loaded beside it: the
-# device plugs and unplugs, the driver is unbound and bound again, and
-# virtio_mem is unloaded and loaded again while its device stays. At each
+# device plugs and unplugs, the driver is unbound and bound again,
+# virtio_mem is unloaded and loaded again while its device stays, and
+# devices are hot-added at run time, with virtio_mem loaded and while it
+# is not (QEMU 7.2 cannot remove a virtio-mem device again). At each
 # step the device must work as without the module (it plugs what is asked,
 # no probe fails), and the module must hold the online_page callback only
 # while virtio_mem is not loaded at all: an unbound driver gives the
@@ -19,14 +21,17 @@ device() {
 	return 1
 }
 bound() { device >/dev/null; }
+# bound_n N: N devices bound to virtio_mem.
+bound_n() { [ "$(ls -d "$VM"/virtio* 2>/dev/null | wc -l)" -eq "$1" ]; }
 probe_failures() { dmesg | grep -c 'virtio_mem.*probe.*failed\|probe of virtio.* failed'; }
 grew() { [ "$(memtotal)" -gt "$1" ]; }
-# plugs NAME SIZE: the device plugs SIZE and the guest's memory grows.
+# plugs NAME SIZE [DEVICE]: the device (vm0) plugs SIZE and the guest's
+# memory grows.
 plugs() {
-	local t0
+	local t0 d=${3:-vm0}
 	t0=$(memtotal)
-	host vmem-set vm0 "$2" >/dev/null
-	tap_check "$1-plugs" host vmem-wait vm0 "$2" 90
+	host vmem-set "$d" "$2" >/dev/null
+	tap_check "$1-plugs" host vmem-wait "$d" "$2" 90
 	tap_check "$1-memtotal-grew" wait_for 30 grew "$t0"
 }
 # unplugs NAME: back to 0 bytes plugged.
@@ -59,6 +64,24 @@ tap_check insmod-virtio-mem insmod /mhp/modules/virtio_mem.ko
 tap_check bound-after-reload wait_for 30 bound
 tap_check aside-after-reload test "$(mhp_summary callback)" = aside
 plugs reloaded 256M
+
+# Hot-added devices: one while virtio_mem is loaded, one while it is not
+# (the module holds the callback then, and steps aside when virtio_mem
+# comes).
+hot1=$(host vmem-add 1G 0) || { tap_fail vmem-add "QMP hot-add failed"; exit 0; }
+tap_check hot-added-binds wait_for 60 bound_n 2
+plugs hot-added 256M "$hot1"
+tap_check aside-two-devices test "$(mhp_summary callback)" = aside
+unplugs reloaded
+tap_check hot-added-unplugs test "$(vmem_unplug_all "$hot1" 120)" = 0
+tap_check rmmod-virtio-mem-two rmmod virtio_mem
+tap_check held-again test "$(mhp_summary callback)" = held
+hot2=$(host vmem-add 1G 0) || { tap_fail vmem-add-2 "QMP hot-add failed"; exit 0; }
+sleep 2
+tap_check insmod-virtio-mem-three insmod /mhp/modules/virtio_mem.ko
+tap_check three-bound wait_for 60 bound_n 3
+tap_check aside-three-devices test "$(mhp_summary callback)" = aside
+plugs hot-added-unbound 256M "$hot2"
 tap_check no-probe-failure test "$(probe_failures)" -eq "$fails0"
 tap_check unload mhp_unload
 plugs after-unload 512M
