@@ -9,6 +9,8 @@
 #   make check-stress    the 30-minute stress test on both stock kernels
 #   make check-chains    memmap-chains' pinned = unofflinable check, 20 times
 #                        per test and kernel under a background load (~35 min)
+#   make check-install   apt install of make deb's packages on a real Debian
+#                        system (scripts/rootfs), DKMS, options at next boot
 #   make demo            the main job: hot-add memory in a stock 6.1 guest and
 #                        show what can be removed again, with and without us
 #   make experiment      reproduce the seeds' results (long; docs/experiment.md)
@@ -33,7 +35,8 @@ VERSION     := $(shell sed -n 's/^\#define MHP_VERSION[[:space:]]*"\(.*\)"/\1/p'
 DKMS_SRC    ?= /usr/src/mhp-online-$(VERSION)
 HARNESS_SRCS := $(wildcard tests/harness/*.c) tests/harness/Kbuild
 
-.PHONY: all modules modules-all module-one bpf workload host-tests check check-stress check-chains demo \
+.PHONY: all modules modules-all module-one bpf workload host-tests check check-stress check-chains \
+	check-install demo \
 	experiment checkpatch setup clean help dkms-src dkms-install dkms-uninstall deb
 
 ifneq ($(KDIR),)
@@ -43,7 +46,7 @@ all: modules-all
 endif
 
 help:
-	@sed -n '2,21p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,24p' Makefile | sed 's/^# \{0,1\}//'
 
 # The standard out-of-tree build, in place, for one kernel.
 modules:
@@ -134,6 +137,15 @@ check: setup
 check-stress: setup
 	$(MAKE) --no-print-directory modules-all workload
 	tests/run --guest-only tests/guest/long/module-stress.sh
+
+# Installs as operators do: a Debian system (scripts/rootfs, cached in
+# build/rootfs) boots each stock kernel twice: apt install of the packages
+# of make deb with the DKMS build, the options at the next boot, a DIMM
+# placed by the policy (tests/guest/rootfs/install.sh).
+check-install: setup
+	$(MAKE) --no-print-directory deb
+	scripts/rootfs
+	tests/run --guest-only tests/guest/rootfs/install.sh
 
 # Hunts tracer misses: every run must find the blocks the tracer calls
 # pinned to be exactly those that refuse to go offline.
