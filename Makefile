@@ -6,6 +6,7 @@
 #                        build/out/<release>/
 #   make bpf             build the memmap-chains tracer into build/bpf/
 #   make check           host unit tests + guest tests on both stock kernels
+#                        (a sample of them on the cloud kernels)
 #   make check-stress    the 30-minute stress test on both stock kernels
 #   make check-chains    memmap-chains' pinned = unofflinable check, 20 times
 #                        per test and kernel under a background load (~35 min)
@@ -46,7 +47,7 @@ all: modules-all
 endif
 
 help:
-	@sed -n '2,24p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,25p' Makefile | sed 's/^# \{0,1\}//'
 
 # The standard out-of-tree build, in place, for one kernel.
 modules:
