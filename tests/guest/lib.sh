@@ -268,12 +268,12 @@ blk_zone() {
 	echo "${z%% *}"
 }
 
-# blk_offline N: offline a block; gives up after 60 s. offline_pages() retries
+# blk_offline N [SECONDS]: offline a block; gives up after 60 s (SECONDS). offline_pages() retries
 # migration until it succeeds or the writer gets a fatal signal, and a page
 # that stays busy (seen once after a workload on 6.12) makes that forever:
 # the KILL ends the attempt with EINTR and the block stays online.
 blk_offline() {
-	timeout -s KILL 60 sh -c 'echo offline >"$1"' _ "$MHP_SYS_MEM/memory$1/state" 2>/dev/null
+	timeout -s KILL "${2:-60}" sh -c 'echo offline >"$1"' _ "$MHP_SYS_MEM/memory$1/state" 2>/dev/null
 }
 
 blk_online() {
@@ -284,9 +284,14 @@ blk_of_addr() {
 	echo $(($1 / $(blk_bytes)))
 }
 
-# Hot-added memory starts at 4 GiB in these guests.
+# Hot-added memory starts at 4 GiB in these guests: its first block.
+hotadded_first() {
+	echo $(((4 << 30) / $(blk_bytes)))
+}
+
 hotadded_blocks() {
-	local n first=$(((4 << 30) / $(blk_bytes)))
+	local n first
+	first=$(hotadded_first)
 	for n in $(blk_list); do
 		[ "$n" -ge "$first" ] && echo "$n"
 	done
@@ -360,6 +365,29 @@ zone_counts() {
 	awk '/^Node/ { node = $2; sub(",", "", node); zone = $4 }
 	     /^ +present / { present = $2 }
 	     /^ +managed / { if (present) print node, zone, present, $2 }' /proc/zoneinfo
+}
+
+VMEM_DRIVER=/sys/bus/virtio/drivers/virtio_mem
+
+# vmem_devices: the virtio devices bound to virtio_mem ("virtio0", ...).
+vmem_devices() {
+	local d
+	for d in "$VMEM_DRIVER"/virtio*; do
+		[ -e "$d" ] && basename "$d"
+	done
+	return 0
+}
+
+# vmem_bound [N]: a device (exactly N devices) bound to virtio_mem.
+vmem_bound() {
+	local n
+	n=$(vmem_devices | wc -l)
+	[ "$n" -eq "${1:-$n}" ] && [ "$n" -gt 0 ]
+}
+
+# vmem_probe_failures: failed virtio(-mem) probes in the kernel log so far.
+vmem_probe_failures() {
+	dmesg | grep -c 'virtio_mem.*probe.*failed\|probe of virtio.* failed'
 }
 
 # vmem_unplug_all ID [SECONDS]: ask virtio-mem device ID for size 0 and wait

@@ -13,7 +13,7 @@
 . /mhp/lib.sh
 set -u
 
-FIRST=$(((4 << 30) / $(blk_bytes)))
+FIRST=$(hotadded_first)
 
 # reonliner: the other manager. Counts the onlines it won.
 reonliner() {

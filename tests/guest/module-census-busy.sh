@@ -46,7 +46,7 @@ tap_check page-pinned wait_for 60 grep -q pinned /tmp/pin
 note "$(cat /tmp/pin)"
 
 # The offlining retries until its writer gets a signal (KILL after 20 s).
-timeout -s KILL 20 sh -c 'echo offline >"$1"' _ "$MHP_SYS_MEM/memory$n/state" 2>/dev/null &
+blk_offline "$n" 20 &
 off=$!
 # Inside the retry loop: the kernel says so once per failed migration.
 tap_check offlining-retries wait_for 15 sh -c 'dmesg | grep -q "migrating pfn .* failed"'

@@ -13,23 +13,12 @@
 . /mhp/lib.sh
 set -u
 
-VM=/sys/bus/virtio/drivers/virtio_mem
-memtotal() { awk '/MemTotal/ { print $2 }' /proc/meminfo; }
-device() {
-	local d
-	for d in "$VM"/virtio*; do [ -e "$d" ] && basename "$d" && return 0; done
-	return 1
-}
-bound() { device >/dev/null; }
-# bound_n N: N devices bound to virtio_mem.
-bound_n() { [ "$(ls -d "$VM"/virtio* 2>/dev/null | wc -l)" -eq "$1" ]; }
-probe_failures() { dmesg | grep -c 'virtio_mem.*probe.*failed\|probe of virtio.* failed'; }
-grew() { [ "$(memtotal)" -gt "$1" ]; }
+grew() { [ "$(memtotal_kb)" -gt "$1" ]; }
 # plugs NAME SIZE [DEVICE]: the device (vm0) plugs SIZE and the guest's
 # memory grows.
 plugs() {
 	local t0 d=${3:-vm0}
-	t0=$(memtotal)
+	t0=$(memtotal_kb)
 	host vmem-set "$d" "$2" >/dev/null
 	tap_check "$1-plugs" host vmem-wait "$d" "$2" 90
 	tap_check "$1-memtotal-grew" wait_for 30 grew "$t0"
@@ -38,20 +27,20 @@ plugs() {
 unplugs() { tap_check "$1-unplugs" test "$(vmem_unplug_all vm0 120)" = 0; }
 
 kmod_load virtio_mem || { tap_fail load-virtio-mem "insmod virtio_mem failed"; exit 0; }
-fails0=$(probe_failures)
-tap_check bound wait_for 30 bound
-dev=$(device)
+fails0=$(vmem_probe_failures)
+tap_check bound wait_for 30 vmem_bound
+dev=$(vmem_devices | head -1)
 tap_check load mhp_load
 tap_check aside-with-virtio-mem test "$(mhp_summary callback)" = aside
 plugs first 512M
 unplugs first
 
 # Unbind and bind the driver: the device comes back and works.
-echo "$dev" >"$VM/unbind"
-tap_check unbound fails bound
+echo "$dev" >"$VMEM_DRIVER/unbind"
+tap_check unbound fails vmem_bound
 tap_check aside-while-unbound test "$(mhp_summary callback)" = aside
-echo "$dev" >"$VM/bind"
-tap_check bound-again wait_for 30 bound
+echo "$dev" >"$VMEM_DRIVER/bind"
+tap_check bound-again wait_for 30 vmem_bound
 plugs rebound 256M
 unplugs rebound
 
@@ -61,7 +50,7 @@ unplugs rebound
 tap_check rmmod-virtio-mem rmmod virtio_mem
 tap_check held-without-virtio-mem test "$(mhp_summary callback)" = held
 tap_check insmod-virtio-mem insmod /mhp/modules/virtio_mem.ko
-tap_check bound-after-reload wait_for 30 bound
+tap_check bound-after-reload wait_for 30 vmem_bound
 tap_check aside-after-reload test "$(mhp_summary callback)" = aside
 plugs reloaded 256M
 
@@ -69,7 +58,7 @@ plugs reloaded 256M
 # (the module holds the callback then, and steps aside when virtio_mem
 # comes).
 hot1=$(host vmem-add 1G 0) || { tap_fail vmem-add "QMP hot-add failed"; exit 0; }
-tap_check hot-added-binds wait_for 60 bound_n 2
+tap_check hot-added-binds wait_for 60 vmem_bound 2
 plugs hot-added 256M "$hot1"
 tap_check aside-two-devices test "$(mhp_summary callback)" = aside
 unplugs reloaded
@@ -79,9 +68,9 @@ tap_check held-again test "$(mhp_summary callback)" = held
 hot2=$(host vmem-add 1G 0) || { tap_fail vmem-add-2 "QMP hot-add failed"; exit 0; }
 sleep 2
 tap_check insmod-virtio-mem-three insmod /mhp/modules/virtio_mem.ko
-tap_check three-bound wait_for 60 bound_n 3
+tap_check three-bound wait_for 60 vmem_bound 3
 tap_check aside-three-devices test "$(mhp_summary callback)" = aside
 plugs hot-added-unbound 256M "$hot2"
-tap_check no-probe-failure test "$(probe_failures)" -eq "$fails0"
+tap_check no-probe-failure test "$(vmem_probe_failures)" -eq "$fails0"
 tap_check unload mhp_unload
 plugs after-unload 512M

@@ -11,19 +11,10 @@
 . /mhp/lib.sh
 set -u
 
-VM=/sys/bus/virtio/drivers/virtio_mem
-memtotal() { awk '/MemTotal/ { print $2 }' /proc/meminfo; }
-bound() {
-	local d
-	for d in "$VM"/virtio*; do [ -e "$d" ] && return 0; done
-	return 1
-}
-probe_failures() { dmesg | grep -c 'virtio_mem.*probe.*failed\|probe of virtio.* failed'; }
-
 # The transport stays; only virtio_mem itself comes and goes.
 kmod_load virtio_mem || { tap_fail load-virtio-mem "insmod virtio_mem failed"; exit 0; }
 rmmod virtio_mem || { tap_fail rmmod-virtio-mem "rmmod virtio_mem failed"; exit 0; }
-fails0=$(probe_failures)
+fails0=$(vmem_probe_failures)
 
 rounds=20 loaded=0 binds=0 aside=0 back=0 unloads=0
 for ((r = 0; r < rounds; r++)); do
@@ -35,7 +26,7 @@ for ((r = 0; r < rounds; r++)); do
 		insmod /mhp/modules/virtio_mem.ko & a=$!
 	fi
 	wait $a && wait $b && loaded=$((loaded + 1))
-	wait_for 30 bound && binds=$((binds + 1))
+	wait_for 30 vmem_bound && binds=$((binds + 1))
 	[ "$(mhp_summary callback)" = aside ] && aside=$((aside + 1))
 	rmmod virtio_mem
 	[ "$(mhp_summary callback)" = held ] && back=$((back + 1))
@@ -44,15 +35,15 @@ done
 note "$rounds rounds: $loaded both loaded, $binds device bound, $aside aside, $back callback back, $unloads unloads"
 tap_check both-load-every-round test $loaded -eq $rounds
 tap_check device-binds-every-round test $binds -eq $rounds
-tap_check no-probe-failure test "$(probe_failures)" -eq "$fails0"
+tap_check no-probe-failure test "$(vmem_probe_failures)" -eq "$fails0"
 tap_check aside-every-round test $aside -eq $rounds
 tap_check callback-back-every-round test $back -eq $rounds
 tap_check unload-every-round test $unloads -eq $rounds
 
 # The device still works, with the module loaded beside it.
 insmod /mhp/modules/virtio_mem.ko && mhp_load
-t0=$(memtotal)
+t0=$(memtotal_kb)
 host vmem-set vm0 256M >/dev/null
 tap_check device-plugs-after host vmem-wait vm0 256M 90
-tap_check memtotal-grew test "$(memtotal)" -gt "$t0"
+tap_check memtotal-grew test "$(memtotal_kb)" -gt "$t0"
 tap_check final-unload mhp_unload
