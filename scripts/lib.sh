@@ -26,6 +26,30 @@ mhp_wait_slot() {
 	done
 }
 
+# mhp_stop_jobs: SIGTERM to the caller's background jobs and to everything
+# they started, then wait for them: for the INT/TERM traps of scripts that
+# run guests (a guest runner stops its QEMU and removes its temporaries on
+# SIGTERM). The tree is collected before anything is signalled.
+mhp_stop_jobs() {
+	local level all=() pid
+	level=$(jobs -p)
+	while [ -n "$level" ]; do
+		# shellcheck disable=SC2206 # process ids: one word each
+		all+=($level)
+		level=$(for pid in $level; do pgrep -P "$pid" || true; done)
+	done
+	[ ${#all[@]} -eq 0 ] || kill -TERM "${all[@]}" 2>/dev/null || true
+	wait || true
+}
+
+# mhp_trap_stop_jobs: on SIGINT, SIGTERM or SIGHUP, stop the background
+# jobs (mhp_stop_jobs) and exit as the signal would have.
+mhp_trap_stop_jobs() {
+	trap 'trap - INT; mhp_stop_jobs; exit 130' INT
+	trap 'trap - TERM; mhp_stop_jobs; exit 143' TERM
+	trap 'trap - HUP; mhp_stop_jobs; exit 129' HUP
+}
+
 # The supported kernel lines, in the order of kernels.conf.
 mhp_kernel_lines() {
 	awk '!/^#/ && NF >= 2 { print $1 }' "$MHP_KERNELS_CONF"
