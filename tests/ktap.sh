@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # KTAP lines of the shell suites (tests/run, tests/style, tests/dkms,
-# bpf/check-host): the "KTAP version 1" header and, where the count is known
+# tests/deb, tests/signals, bpf/check-host): the "KTAP version 1" header and, where the count is known
 # in advance, the "1..N" plan; one "ok N - name" / "not ok N - name # detail"
 # per case; then "N passed, N failed". Source it, call ktap_header, report
 # cases, end with ktap_done.
