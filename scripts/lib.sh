@@ -8,6 +8,9 @@ MHP_BUILD=${MHP_BUILD:-$MHP_TOP/build}
 MHP_KERNELS_CONF=$MHP_TOP/scripts/kernels.conf
 # Written by scripts/setup: one "<line> <release>" pair per supported kernel.
 MHP_KERNELS_ENV=$MHP_BUILD/kernels.env
+# Written by scripts/debug-kernel: the same for the debug kernel, a kernel
+# line of the runners but not a supported stock kernel.
+MHP_KERNELS_DEBUG_ENV=$MHP_BUILD/kernels-debug.env
 
 mhp_die() {
 	echo "error: $*" >&2
@@ -71,9 +74,10 @@ mhp_kernel_runs() {
 
 # Release ("6.1.0-55-amd64") of a line, as resolved by scripts/setup.
 mhp_kernel_release() {
-	local line=$1 rel
+	local line=$1 rel envs=("$MHP_KERNELS_ENV")
 	[ -f "$MHP_KERNELS_ENV" ] || mhp_die "kernels not set up yet: run scripts/setup"
-	rel=$(awk -v l="$line" '$1 == l { print $2 }' "$MHP_KERNELS_ENV")
+	[ ! -f "$MHP_KERNELS_DEBUG_ENV" ] || envs+=("$MHP_KERNELS_DEBUG_ENV")
+	rel=$(awk -v l="$line" '$1 == l { print $2 }' "${envs[@]}")
 	[ -n "$rel" ] || mhp_die "unknown kernel '$line' (supported: $(mhp_kernel_lines | xargs))"
 	echo "$rel"
 }
