@@ -10,6 +10,9 @@
 #   make check-stress    the 30-minute stress test on both stock kernels
 #   make check-chains    memmap-chains' pinned = unofflinable check, 20 times
 #                        per test and kernel under a background load (~35 min)
+#   make check-debug     module, policy, chains and stress tests on the debug
+#                        kernel (scripts/debug-kernel: KASAN, lockdep, ...;
+#                        built once per machine, about an hour the first time)
 #   make check-install   apt install of make deb's packages on a real Debian
 #                        system (scripts/rootfs), DKMS, options at next boot
 #   make demo            the main job: hot-add memory in a stock 6.1 guest and
@@ -37,7 +40,7 @@ DKMS_SRC    ?= /usr/src/mhp-online-$(VERSION)
 HARNESS_SRCS := $(wildcard tests/harness/*.c) tests/harness/Kbuild
 
 .PHONY: all modules modules-all module-one bpf workload host-tests check check-stress check-chains \
-	check-install demo \
+	check-install check-debug demo \
 	experiment checkpatch setup clean help dkms-src dkms-install dkms-uninstall deb
 
 ifneq ($(KDIR),)
@@ -47,7 +50,7 @@ all: modules-all
 endif
 
 help:
-	@sed -n '2,25p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,28p' Makefile | sed 's/^# \{0,1\}//'
 
 # The standard out-of-tree build, in place, for one kernel.
 modules:
@@ -138,6 +141,17 @@ check: setup
 check-stress: setup
 	$(MAKE) --no-print-directory modules-all workload
 	tests/run --guest-only tests/guest/long/module-stress.sh
+
+# The debug kernel: its build is cached outside the checkout, the module
+# is built against it like against a stock kernel's headers. Every run fails
+# on a KASAN, lockdep, kmemleak or bad-page report (scripts/guest).
+DEBUG_TESTS = $(filter-out %-bench.sh,$(wildcard tests/guest/module-*.sh \
+	tests/guest/policy-*.sh tests/guest/chains-*.sh)) tests/guest/debug/fault-inject.sh
+check-debug: setup
+	scripts/debug-kernel
+	$(MAKE) --no-print-directory module-one REL=$$(awk '{ print $$2 }' $(BUILD)/kernels-debug.env)
+	$(MAKE) --no-print-directory workload bpf
+	tests/run --guest-only --kernel 6.12-debug $(DEBUG_TESTS)
 
 # Installs as operators do: a Debian system (scripts/rootfs, cached in
 # build/rootfs) boots each stock kernel twice: apt install of the packages
