@@ -12,7 +12,7 @@
 #                        per test and kernel under a background load (~35 min)
 #   make check-debug     module, policy, chains and stress tests on the debug
 #                        kernel (scripts/debug-kernel: KASAN, lockdep, ...;
-#                        built once per machine, about an hour the first time)
+#                        built once per machine, over an hour the first time)
 #   make check-install   apt install of make deb's packages on a real Debian
 #                        system (scripts/rootfs), DKMS, options at next boot
 #   make demo            the main job: hot-add memory in a stock 6.1 guest and
