@@ -14,8 +14,8 @@
 
 MHP_SYS_MEM=/sys/devices/system/memory
 # How much slower this kernel runs than a stock one (scripts/guest sets it
-# for the debug kernel): the waits of wait_for, memtotal_wait and
-# blk_offline stretch by it.
+# for the debug kernel): the waits of wait_for, memtotal_wait, blk_offline
+# and the host's vmem-wait stretch by it.
 MHP_TIME_SCALE=${MHP_TIME_SCALE:-1}
 _mhp_seq=0
 
@@ -36,7 +36,7 @@ _mhp_send() {
 _mhp_request() {
 	local seq=$BASHPID.$((_mhp_seq += 1)) line tag rseq rc payload
 	_mhp_send "REQ $seq $*"
-	while IFS= read -r -t 600 line <&3; do
+	while IFS= read -r -t $((600 * MHP_TIME_SCALE)) line <&3; do
 		read -r tag rseq rc payload <<<"$line"
 		[ "$tag" = "@@RES" ] && [ "$rseq" = "$seq" ] || continue
 		[ -n "$payload" ] && echo "$payload"
@@ -47,7 +47,12 @@ _mhp_request() {
 }
 
 # host CMD ARGS...: QMP actions done by the host runner (see scripts/guest --help).
+# The seconds a vmem-wait allows stretch by MHP_TIME_SCALE: the guest plugs
+# the memory, at its pace.
 host() {
+	if [ "$1" = vmem-wait ] && [ $# -ge 4 ] && [ "$MHP_TIME_SCALE" != 1 ]; then
+		set -- "$1" "$2" "$3" $(($4 * MHP_TIME_SCALE)) "${@:5}"
+	fi
 	_mhp_locked _mhp_request "$@"
 }
 
