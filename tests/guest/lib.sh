@@ -104,7 +104,7 @@ note() {
 
 # wait_for SECONDS CMD...: poll CMD until it succeeds; rc 1 at the deadline.
 wait_for() {
-	local end=$((SECONDS + $1 * ${MHP_TIME_SCALE:-1}))
+	local end=$((SECONDS + $1 * $MHP_TIME_SCALE))
 	shift
 	until "$@"; do
 		[ $SECONDS -lt $end ] || return 1
@@ -189,7 +189,7 @@ nap() {
 # memtotal_wait KB SECONDS: wait, polling every 50 ms without forking,
 # until MemTotal is at least KB; rc 1 at the deadline.
 memtotal_wait() {
-	local _k kb _u end=$((${EPOCHREALTIME/./} + $2 * ${MHP_TIME_SCALE:-1} * 1000000))
+	local _k kb _u end=$((${EPOCHREALTIME/./} + $2 * $MHP_TIME_SCALE * 1000000))
 	while :; do
 		read -r _k kb _u </proc/meminfo
 		[ "$kb" -ge "$1" ] && return 0
@@ -282,7 +282,7 @@ blk_zone() {
 # that stays busy (seen once after a workload on 6.12) makes that forever:
 # the KILL ends the attempt with EINTR and the block stays online.
 blk_offline() {
-	timeout -s KILL "$((${2:-60} * ${MHP_TIME_SCALE:-1}))" sh -c 'echo offline >"$1"' _ "$MHP_SYS_MEM/memory$1/state" 2>/dev/null
+	timeout -s KILL "$((${2:-60} * $MHP_TIME_SCALE))" sh -c 'echo offline >"$1"' _ "$MHP_SYS_MEM/memory$1/state" 2>/dev/null
 }
 
 blk_online() {
