@@ -34,7 +34,6 @@ FI=/sys/kernel/debug
 # rate fails every attempt.
 WALK=${FI_WALK:-10}
 ATTEMPTS=${FI_ATTEMPTS:-6}
-memtotal() { awk '/MemTotal/ { print $2 }' /proc/meminfo; }
 injected() { dmesg | grep -c 'FAULT_INJECTION: forcing a failure' || true; }
 
 # fi_setup PERCENT: every page and slab allocation of a task that asks for
@@ -96,7 +95,7 @@ for tag in kernel-only tail-ratio tail-adaptive head-ratio head-adaptive; do
 	id=$(dimm_add 512M) || { tap_fail "$tag/dimm-add" "QMP hot-add failed"; continue; }
 	read -r -a blocks < <(dimm_blocks "$id" | xargs)
 	base=$(zone_counts)
-	mem0=$(memtotal)
+	mem0=$(memtotal_kb)
 	case "$tag" in
 	kernel-only) ;;
 	*)
@@ -118,7 +117,7 @@ for tag in kernel-only tail-ratio tail-adaptive head-ratio head-adaptive; do
 		n=${blocks[$((a % ${#blocks[@]}))]}
 		[ "$(blk_state "$n")" = offline ] || continue
 		before=$(zone_counts)
-		m=$(memtotal)
+		m=$(memtotal_kb)
 		read -r how k <<<"${tries[$a]}"
 		if if [ "$how" = nth ]; then online_nth "$k" "$n"; else online_failing "$n"; fi; then
 			onlined=$((onlined + 1))
@@ -127,7 +126,7 @@ for tag in kernel-only tail-ratio tail-adaptive head-ratio head-adaptive; do
 			refused=$((refused + 1))
 			[ "$(blk_state "$n")" = offline ] || bad+=" memory$n: write failed, state $(blk_state "$n");"
 			[ "$(zone_counts)" = "$before" ] || bad+=" memory$n: zone counts moved on a failed online;"
-			[ "$(memtotal)" = "$m" ] || bad+=" memory$n: MemTotal moved on a failed online;"
+			[ "$(memtotal_kb)" = "$m" ] || bad+=" memory$n: MemTotal moved on a failed online;"
 		fi
 		# Offline again (no injection) so that each attempt onlines anew;
 		# a kernel-zone block that took kernel pages stays online.
@@ -151,7 +150,7 @@ for tag in kernel-only tail-ratio tail-adaptive head-ratio head-adaptive; do
 		[ "$(blk_zone "$n")" != Movable ] || ok=0
 	done
 	tap_check "$tag/movable-blocks-offline-again" test $ok = 1
-	tap_check "$tag/memtotal-accounts" test "$(memtotal)" = $((mem0 + left * blk_kb))
+	tap_check "$tag/memtotal-accounts" test "$(memtotal_kb)" = $((mem0 + left * blk_kb))
 	if [ $left = 0 ]; then
 		tap_check "$tag/zones-back" test "$(zone_counts)" = "$base"
 	else
