@@ -7,7 +7,8 @@ JSON object on stdin and prints one JSON line per guest run, in run order:
 config values are strings (they name the results' rows); jobs is how many
 guests of this kind may run at once. Lines starting with "# " are notes for
 the experiment's log. The options (all present, checked by scripts/
-experiment): kernels, scenarios (numbers or names), smoke, scale, kinds,
+experiment): kernels, kernel_args (added to every guest's kernel command
+line, recorded in config), scenarios (numbers or names), smoke, scale, kinds,
 wl_kinds, wl_scale, wl_seconds, wl_icount, placements, policies, rs_seconds,
 rs_limit, repeat, first_id, jobs, wl_jobs, host_mib (scale and wl_scale as
 strings, as given). Names it does not know are refused: "error: ..." on
@@ -64,6 +65,9 @@ def runs(o, scens):
         jobs = s.jobs(o) if hasattr(s, "jobs") else o["jobs"]
         for kernel in o["kernels"]:
             for config, opts, cmd in s.plan(o, kernel):
+                if o["kernel_args"]:
+                    opts = opts + [w for a in o["kernel_args"] for w in ("--append", a)]
+                    config = dict(config, kernel_args=" ".join(o["kernel_args"]))
                 yield s.NUMBER, kernel, config, opts, cmd, jobs
 
 
@@ -91,7 +95,7 @@ def self_test():
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import ktap
     t = ktap.Ktap()
-    base = {"kernels": ["6.1", "6.12"], "scenarios": ["1", "2", "3", "4", "5"], "smoke": False,
+    base = {"kernels": ["6.1", "6.12"], "kernel_args": [], "scenarios": ["1", "2", "3", "4", "5"], "smoke": False,
             "scale": "1", "kinds": ["dimm", "vmem"], "wl_kinds": ["dimm", "vmem"], "wl_scale": "1",
             "wl_seconds": "180", "wl_icount": False, "placements": ["head", "tail"],
             "policies": list(POLICIES), "rs_seconds": "20", "rs_limit": "120", "repeat": 1,
@@ -128,6 +132,11 @@ def self_test():
     _, runs_ = plan(scenarios=["resize"], scale="0.5", policies=["auto-movable"], kernels=["6.1"])
     t.check("plan/resize-scaled", runs_[0]["config"]["steps_mib"] == "256,1024,512,2048,512"
             and "memory_hotplug.online_policy=auto-movable" in runs_[0]["opts"], str(runs_[0]))
+    _, runs_ = plan(scenarios=["cost"], kernel_args=["memory_hotplug.memmap_on_memory=1", "a=b"])
+    t.check("plan/kernel-args", runs_[0]["opts"][-4:] == ["--append", "memory_hotplug.memmap_on_memory=1",
+                                                          "--append", "a=b"]
+            and runs_[0]["config"]["kernel_args"] == "memory_hotplug.memmap_on_memory=1 a=b",
+            str(runs_[0]))
     for name, change, want in (("policy", {"policies": ["stock", "x"]}, "unknown policy 'x'"),
                                ("kind", {"wl_kinds": ["pmem"]}, "unknown kind 'pmem'"),
                                ("scenario", {"scenarios": ["9"]}, "unknown scenario '9'")):
