@@ -5,7 +5,8 @@ them, scripts/report writes their sections). A module holds:
                         (--scenario NAME) and section title
   plan(o, kernel)       its guest runs on one kernel line, as (config,
                         scripts/guest options, guest command); o holds the
-                        experiment's options (plan.py)
+                        experiment's options (plan.py). Only the scenarios
+                        of PLAN_ORDER run guests and have one.
   selected(want)        optional: whether the numbers in want run its
                         guests (default: its own number is in want)
   jobs(o), notes(o)     optional: guests at once (default --jobs), and
