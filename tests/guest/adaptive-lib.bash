@@ -26,7 +26,7 @@ adaptive_to_kernel_phase() {
 	local want
 	want=$(($(headroom_mb) + 200))
 	echo "$want" >/sys/module/mhp_online/parameters/kernel_headroom_mb
-	wait_for 60 test "$(hotadded_count Normal)" -ge 2
+	wait_for 60 output_is -ge 2 hotadded_count Normal
 	note "kernel_headroom_mb=$want: $(hotadded_count Normal) blocks Normal, headroom now $(headroom_mb) MiB"
 	tap_check to-kernel-logged test "$(conversions Kernel | grep -c 'kernel headroom low on node 0')" -ge 2
 	# shellcheck disable=SC2034 # read by the caller
@@ -38,7 +38,7 @@ adaptive_to_kernel_phase() {
 # the kernel zone, and checks the log says why.
 adaptive_back_phase() {
 	echo 32 >/sys/module/mhp_online/parameters/kernel_headroom_mb
-	wait_for 60 test "$(hotadded_count Normal)" -eq 0
+	wait_for 60 output_is -eq 0 hotadded_count Normal
 	mapfile -t stuck < <(hotadded_in Normal)
 	note "kernel_headroom_mb=32: $(hotadded_count Normal) blocks still Normal (${stuck[*]:-none}), headroom $(headroom_mb) MiB"
 	tap_check back-to-movable test "$(conversions Movable | grep -c 'kernel headroom back on node 0')" -ge 1

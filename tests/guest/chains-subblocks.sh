@@ -68,7 +68,7 @@ for size in $STEPS; do
 	host vmem-wait vm0 "$size" 120 >/dev/null || true
 	dev=$(host vmem-size vm0)
 	# virtio_mem adds and onlines what it plugged right after plugging.
-	wait_for 60 test "$(module_plugged)" = "$dev" || true
+	wait_for 60 output_is = "$dev" module_plugged || true
 	mod=$(module_plugged)
 	mc_json "$MC_DIR/step$i.json"
 	trc=$(tracer_plugged "$MC_DIR/step$i.json")

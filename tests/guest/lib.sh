@@ -306,6 +306,10 @@ hotadded_blocks() {
 	done
 }
 
+hotadded_nr() {
+	hotadded_blocks | wc -l
+}
+
 # hotadded_all_online: every hot-added block is online (for wait_for).
 hotadded_all_online() {
 	local n
@@ -329,6 +333,15 @@ json_validate() {
 
 # fails CMD...: CMD exits non-zero (for tap_check).
 fails() { ! "$@"; }
+
+# output_is OP VALUE CMD...: CMD prints a value that compares to VALUE with
+# test's OP. For wait_for, which runs its command again on each try: a
+# "$(...)" among wait_for's own arguments is expanded once, before it.
+output_is() {
+	local op=$1 want=$2
+	shift 2
+	test "$("$@")" "$op" "$want"
+}
 
 # hotadded_in ZONE: the hot-added online blocks in ZONE, one per line.
 hotadded_in() {

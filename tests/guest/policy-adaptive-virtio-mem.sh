@@ -38,7 +38,7 @@ tap_check watcher-can-convert test "$(mhp_summary adaptive_converts)" = yes
 # 1. Grow.
 host vmem-set vm0 1536M >/dev/null
 tap_check grows host vmem-wait vm0 1536M 120
-wait_for 30 test "$(hotadded_blocks | wc -l)" -eq 12
+wait_for 30 output_is -eq 12 hotadded_nr
 tap_check movable-first test "$(hotadded_count Normal)" -eq 0 -a "$(hotadded_count Movable)" -eq 12
 tap_check decided-dynamic-group \
 	test "$(grep -c ' dynamic .* online Movable node .*kernel headroom allows movable' /sys/kernel/debug/mhp_online/decisions)" -eq 12

@@ -30,7 +30,7 @@ report_setup() {
 	echo 'p:mhp/report virtballoon_free_page_report nents=%dx:u32' \
 		>>$REPORT_TRACE/kprobe_events || return 1
 	echo 1 >$REPORT_TRACE/events/mhp/report/enable || return 1
-	wait_for 30 test "$(mhp_summary page_reporting)" = active
+	wait_for 30 output_is = active mhp_summary page_reporting
 }
 
 # report_settle: wait until QEMU has discarded nothing for 6 s (at most
