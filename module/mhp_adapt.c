@@ -23,7 +23,12 @@
  *      in that order (free, and for kernel-zone blocks unmovable pages, as
  *      offlining would find them) and convert the first one
  *      mhp_adapt_accept() takes (mhp_convert.c);
- *   4. log the conversion, or why none was possible, in the decision log.
+ *   4. log the conversion, or why none was possible, in the decision log;
+ *   5. if the block went offline and neither zone would take it back,
+ *      release the lock and watch it for up to MHP_ADAPT_SETTLE_MS: its
+ *      driver may be removing it (virtio_mem refuses to online memory it
+ *      is unplugging, see mhp_convert.c), which is its right and counts as
+ *      taken by the driver; a block still there and offline is stranded.
  *
  * The thread allows SIGKILL so that an offlining can be ended: by the
  * watchdog of mhp_convert.c, and by module exit, which sets stopping, sends
@@ -50,6 +55,8 @@
 #define MHP_ADAPT_REST_MS	50	/* at least this after a look */
 #define MHP_ADAPT_CANDS_MAX	1024	/* blocks considered per look */
 #define MHP_ADAPT_SCAN_MAX	16	/* blocks scanned per look */
+#define MHP_ADAPT_SETTLE_MS	10000	/* watch a block left offline this long */
+#define MHP_ADAPT_SETTLE_STEP	(HZ / 10)	/* between two looks at it */
 
 /* Per node, the watcher's own (mhp_adapt.nodes). */
 struct mhp_adapt_nodestate {
@@ -281,19 +288,21 @@ static void mhp_adapt_count(unsigned long block, enum mhp_adapt_action action)
 /*
  * Try the candidates in order; convert the first one accepted. Returns
  * true if a block was tried (converted or failed), false if none was
- * acceptable (d then holds the first refusal).
+ * acceptable (d then holds the first refusal). *left is set to the block
+ * tried if it was left offline.
  */
 static bool mhp_adapt_try(int nid, enum mhp_adapt_action action,
 			  const struct mhp_adapt_params *p,
 			  const struct mhp_adapt_node *n,
 			  struct mhp_adapt_cand *c, int nr,
 			  struct mhp_policy_decision *refusal,
-			  struct memory_block **refused)
+			  struct memory_block **refused, long *left)
 {
 	bool movable = action == MHP_ADAPT_TO_KERNEL;
 	struct mhp_policy_decision d;
 	struct memory_block *mem;
 	int i, scanned = 0, err;
+	bool offline;
 
 	for (i = 0; i < nr && scanned < MHP_ADAPT_SCAN_MAX; i++) {
 		if (READ_ONCE(mhp_adapt_stopping))
@@ -316,16 +325,80 @@ static bool mhp_adapt_try(int nid, enum mhp_adapt_action action,
 			}
 			continue;
 		}
-		err = mhp_convert_block(mem, action == MHP_ADAPT_TO_MOVABLE);
+		err = mhp_convert_block(mem, action == MHP_ADAPT_TO_MOVABLE,
+					&offline);
 		if (err)
 			atomic_long_inc(&mhp.adapt.failed);
 		else
 			mhp_adapt_count(c[i].block, action);
+		if (offline)
+			*left = c[i].block;
 		mhp_adapt_log(nid, mem, action, &d, err);
 		put_device(&mem->dev);
 		return true;
 	}
 	return false;
+}
+
+/* What became of a block a conversion left offline. */
+enum mhp_adapt_fate {
+	MHP_ADAPT_FATE_OFFLINE,		/* still there, offline */
+	MHP_ADAPT_FATE_ONLINE,		/* someone onlined it since */
+	MHP_ADAPT_FATE_REMOVED,		/* its driver removed it */
+};
+
+static enum mhp_adapt_fate mhp_adapt_fate_of(unsigned long block)
+{
+	enum mhp_adapt_fate fate = MHP_ADAPT_FATE_REMOVED;
+	struct memory_block *mem;
+
+	mhp_lock_device_hotplug();
+	mem = mhp_find_memory_block(block);
+	if (mem) {
+		fate = mem->state == MEM_ONLINE ? MHP_ADAPT_FATE_ONLINE :
+						  MHP_ADAPT_FATE_OFFLINE;
+		put_device(&mem->dev);
+	}
+	mhp_unlock_device_hotplug();
+	return fate;
+}
+
+/*
+ * A conversion left block offline, and the device hotplug lock is
+ * released: give its driver the time to remove it (a driver that refused
+ * the onlining for that reason waits for the lock) before calling it
+ * stranded. Module exit ends the wait; what the block is then decides.
+ */
+static void mhp_adapt_settle(unsigned long block)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(MHP_ADAPT_SETTLE_MS);
+	enum mhp_adapt_fate fate;
+
+	for (;;) {
+		fate = mhp_adapt_fate_of(block);
+		if (fate != MHP_ADAPT_FATE_OFFLINE ||
+		    READ_ONCE(mhp_adapt_stopping) || time_after(jiffies, end))
+			break;
+		schedule_timeout_interruptible(MHP_ADAPT_SETTLE_STEP);
+	}
+	flush_signals(current);
+
+	switch (fate) {
+	case MHP_ADAPT_FATE_REMOVED:
+		atomic_long_inc(&mhp.adapt.taken);
+		pr_info("memory block %lu, left offline by a conversion, was removed by its driver\n",
+			block);
+		break;
+	case MHP_ADAPT_FATE_ONLINE:
+		pr_info("memory block %lu, left offline by a conversion, is online again\n",
+			block);
+		break;
+	case MHP_ADAPT_FATE_OFFLINE:
+		atomic_long_inc(&mhp.adapt.stranded);
+		pr_err("memory block %lu went offline for a conversion and cannot come online again: it stays offline\n",
+		       block);
+		break;
+	}
 }
 
 static void mhp_adapt_act(int nid, enum mhp_adapt_action action,
@@ -336,6 +409,7 @@ static void mhp_adapt_act(int nid, enum mhp_adapt_action action,
 	struct memory_block *refused = NULL;
 	struct mhp_policy_decision refusal;
 	struct mhp_adapt_cand *c;
+	long left = -1;
 	int nr;
 
 	c = kvmalloc_array(MHP_ADAPT_CANDS_MAX, sizeof(*c), GFP_KERNEL);
@@ -343,7 +417,8 @@ static void mhp_adapt_act(int nid, enum mhp_adapt_action action,
 		return;
 	mhp_lock_device_hotplug();
 	nr = mhp_adapt_gather(nid, action, c, MHP_ADAPT_CANDS_MAX);
-	if (mhp_adapt_try(nid, action, p, n, c, nr, &refusal, &refused)) {
+	if (mhp_adapt_try(nid, action, p, n, c, nr, &refusal, &refused,
+			  &left)) {
 		ns->clock.last_conversion = mhp_adapt_now_ms();
 		ns->refusal_logged = false;
 	} else if (refused && !ns->refusal_logged) {
@@ -355,6 +430,8 @@ static void mhp_adapt_act(int nid, enum mhp_adapt_action action,
 		put_device(&refused->dev);
 	mhp_unlock_device_hotplug();
 	kvfree(c);
+	if (left >= 0)
+		mhp_adapt_settle(left);
 }
 
 static void mhp_adapt_look(void)

@@ -20,8 +20,14 @@
  * (-EINTR) and leaves the block online where it was.
  *
  * If the block went offline but will not come online in the new zone, it
- * is onlined back in the old one; if that fails too it stays offline, the
- * kernel log says so loudly and the summary counts it (adaptive_stranded).
+ * is onlined back in the old one. If that fails too it stays offline, and
+ * the caller finds out what becomes of it once the device hotplug lock is
+ * released (mhp_adapt.c): a driver may have refused the onlining because
+ * it is taking the memory away. virtio_mem does that when a shrink is
+ * pending: the block going offline kicks its worker, which unplugs offline
+ * blocks first, marks this one unused (so that its memory notifier
+ * refuses to online it again) and waits for the device hotplug lock to
+ * remove it. Only a block still there and offline after that is stranded.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -59,13 +65,16 @@ static int mhp_convert_offline(struct memory_block *mem)
  * Offline mem and online it to ZONE_MOVABLE (to_movable) or the kernel
  * zone. The caller holds the device hotplug lock and a reference to mem,
  * and has checked that mem is online. Returns 0, or the error of the step
- * that failed (the block is then online where it was, unless stranded).
+ * that failed: the block is then online where it was, unless neither zone
+ * would take it back (*left_offline is then set).
  */
-int mhp_convert_block(struct memory_block *mem, bool to_movable)
+int mhp_convert_block(struct memory_block *mem, bool to_movable,
+		      bool *left_offline)
 {
 	int old_type = to_movable ? MMOP_ONLINE_KERNEL : MMOP_ONLINE_MOVABLE;
 	int ret, back;
 
+	*left_offline = false;
 	ret = mhp_convert_offline(mem);
 	if (ret)
 		return ret > 0 ? -EAGAIN : ret;	/* 1: was offline already */
@@ -78,10 +87,10 @@ int mhp_convert_block(struct memory_block *mem, bool to_movable)
 	mem->online_type = old_type;
 	back = mhp_device_online(&mem->dev);
 	if (back) {
-		atomic_long_inc(&mhp.adapt.stranded);
-		pr_err("memory block %lu went offline for a conversion and cannot come online again (%d, then %d): it stays offline\n",
-		       mem->start_section_nr * PAGES_PER_SECTION / mhp.block_pages,
-		       ret, back);
+		*left_offline = true;
+		pr_info("memory block %lu went offline for a conversion and was refused onlining (%d, then %d)\n",
+			mem->start_section_nr * PAGES_PER_SECTION /
+			mhp.block_pages, ret, back);
 	}
 	return ret;
 }

@@ -226,6 +226,7 @@ static int mhp_summary_show(struct seq_file *m, void *v)
 	mhp_summary_counter(m, "adaptive_to_kernel", &mhp.adapt.to_kernel);
 	mhp_summary_counter(m, "adaptive_to_movable", &mhp.adapt.to_movable);
 	mhp_summary_counter(m, "adaptive_failed", &mhp.adapt.failed);
+	mhp_summary_counter(m, "adaptive_taken_by_driver", &mhp.adapt.taken);
 	mhp_summary_counter(m, "adaptive_stranded", &mhp.adapt.stranded);
 	mhp_summary_counter(m, "adaptive_looks", &mhp.adapt.looks);
 	mhp_summary_counter(m, "adaptive_kicks", &mhp.adapt.kicks);

@@ -259,7 +259,8 @@ struct mhp_adapt {
 	struct timer_list watchdog;	/* ends an offlining that hangs */
 	atomic_long_t to_kernel, to_movable;	/* conversions done */
 	atomic_long_t failed;		/* offline or online refused */
-	atomic_long_t stranded;		/* left offline: could not re-online */
+	atomic_long_t taken;		/* left offline, removed by its driver */
+	atomic_long_t stranded;		/* left offline, and still there */
 	atomic_long_t kicks, looks;
 };
 
@@ -388,7 +389,8 @@ enum mhp_report_state mhp_report_state(void);
 void mhp_report_fresh(unsigned long start_pfn, unsigned long nr_pages);
 
 /* mhp_convert.c */
-int mhp_convert_block(struct memory_block *mem, bool to_movable);
+int mhp_convert_block(struct memory_block *mem, bool to_movable,
+		      bool *left_offline);
 void mhp_convert_watchdog_fire(struct timer_list *t);
 
 /* mhp_adapt.c */

@@ -216,6 +216,11 @@ alloc_failures() {
 	dmesg | grep -c 'page allocation failure' || true
 }
 
+# klog_has TEXT: the kernel log has a line with TEXT (a fixed string).
+klog_has() {
+	dmesg | grep -F -- "$1" >/dev/null
+}
+
 # save_file NAME PATH: copy a guest file to the run folder on the host
 # (DIR/files/NAME), e.g. a JSON or DOT the host renders. Meant for files of
 # a few hundred KiB at most: it travels over the serial line.
@@ -248,6 +253,22 @@ kmod_load() {
 		[ -d "/sys/module/${m//-/_}" ] && continue
 		insmod "/mhp/modules/$m.ko" || return 1
 	done
+}
+
+# notifier_inject_load PRIORITY: the stock memory-notifier-error-inject with
+# its notifier at PRIORITY (ours is 0), loaded again if it was.
+notifier_inject_load() {
+	kmod_load notifier-error-inject || return 1
+	[ ! -d /sys/module/memory_notifier_error_inject ] ||
+		rmmod memory_notifier_error_inject || return 1
+	insmod /mhp/modules/memory-notifier-error-inject.ko priority="$1"
+}
+
+# notifier_inject ACTION ERR: make the memory notifier action ACTION
+# (MEM_GOING_ONLINE, MEM_GOING_OFFLINE, ...) fail with ERR, a negative
+# errno; 0: succeed again.
+notifier_inject() {
+	echo "$2" >"/sys/kernel/debug/notifier-error-inject/memory/actions/$1/error"
 }
 
 # --- memory blocks -------------------------------------------------------------

@@ -8,12 +8,18 @@
 #     converts device blocks to the kernel zone, the lowest first; lowered
 #     again they come back, unless the kernel filled them with unmovable
 #     pages meanwhile (the log says so, and offlining them fails);
-#  3. the device shrinks to 512 MiB while conversions run: the watcher and
+#  3. a conversion whose block neither zone takes back (the stock
+#     memory-notifier-error-inject refuses every onlining) while the device
+#     shrinks by one block: virtio_mem unplugs offline blocks first and
+#     removes this one, as it does when it refuses to online a block it is
+#     unplugging; the watcher counts it as taken by the driver, not
+#     stranded, and the device reaches the new size;
+#  4. the device shrinks to 512 MiB while conversions run: the watcher and
 #     virtio_mem take the device hotplug lock in turn, virtio_mem unplugs
 #     (MOVABLE blocks first), and the device gets to 512 MiB or stops with
 #     what kernel-zone blocks hold; no block is left offline, nothing is
 #     stranded;
-#  4. rmmod afterwards returns and leaves every block online.
+#  5. rmmod afterwards returns and leaves every block online.
 # The runner fails the run on any WARNING, oops or hang.
 # mhp-guest: --mem 512M --maxmem 3G --vmem 2G,requested=0 --append "memhp_default_state=online"
 # mhp-timeout: 360
@@ -48,7 +54,31 @@ adaptive_to_kernel_phase
 tap_check to-kernel-lowest-first test "$first_to_kernel" -eq "$(hotadded_blocks | head -1)"
 adaptive_back_phase
 
-# 3. Shrink while the watcher converts (the headroom is far too high again).
+# 3. A block left offline by a conversion, and taken by virtio_mem.
+if notifier_inject_load 0; then
+	f0=$(mhp_summary adaptive_failed)
+	notifier_inject MEM_GOING_ONLINE -1
+	echo "$(($(headroom_mb) + 300))" >$MP/kernel_headroom_mb
+	tap_check refused-conversion-failed wait_for 60 output_is -gt "$f0" mhp_summary adaptive_failed
+	echo 32 >$MP/kernel_headroom_mb
+	left=$(blk_list offline | xargs)
+	tap_check refused-left-offline test -n "$left"
+	# The watcher watches the block for 10 s: shrink by one block now.
+	want=$(($(plugged_mb) - $(blk_bytes) / 1048576))
+	host vmem-set vm0 "${want}M" >/dev/null
+	tap_check refused-device-shrinks host vmem-wait vm0 "${want}M" 60
+	tap_check refused-taken-by-driver wait_for 30 output_is -eq 1 mhp_summary adaptive_taken_by_driver
+	tap_check refused-not-stranded test "$(mhp_summary adaptive_stranded)" -eq 0
+	tap_check refused-block-removed test ! -e "$MHP_SYS_MEM/memory${left%% *}"
+	tap_check refused-kernel-log-says klog_has "memory block ${left%% *}, left offline by a conversion, was removed by its driver"
+	notifier_inject MEM_GOING_ONLINE 0
+	rmmod memory_notifier_error_inject
+	note "refused conversion: block $left left offline, device shrunk to $(plugged_mb) MiB, taken_by_driver $(mhp_summary adaptive_taken_by_driver), stranded $(mhp_summary adaptive_stranded)"
+else
+	tap_fail refused-injector "memory-notifier-error-inject did not load"
+fi
+
+# 4. Shrink while the watcher converts (the headroom is far too high again).
 tk0=$(mhp_summary adaptive_to_kernel)
 echo "$(($(headroom_mb) + 300))" >$MP/kernel_headroom_mb
 nap 0.3
@@ -67,7 +97,7 @@ metric adaptive-vmem-shrink-plugged-mib "$got"
 metric adaptive-vmem-to-kernel "$(mhp_summary adaptive_to_kernel)"
 metric adaptive-vmem-to-movable "$(mhp_summary adaptive_to_movable)"
 
-# 4. rmmod.
+# 5. rmmod.
 tap_check rmmod timeout 30 rmmod mhp_online
 tap_check all-blocks-online test -z "$(blk_list offline | xargs)"
 lsmem -o RANGE,SIZE,STATE,BLOCK,ZONES
