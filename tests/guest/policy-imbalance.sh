@@ -25,7 +25,9 @@
 # policy needs about 5 blocks of kernel memory here, more than one 4-block
 # DIMM, and each converted block keeps a few long-lived kernel pages (page
 # tables, slab) from the burst, so it can end one DIMM behind the ratio,
-# whose 24 kernel-zone blocks keep such pages in the first DIMM.
+# whose 24 kernel-zone blocks keep such pages in the first DIMM. A note
+# lists, per policy, what mhp-status finds in each kernel-zone block of
+# its DIMMs after the job.
 # IMB_DROP_CACHES=1 (tests/run --env): drop the page cache and reclaimable
 # slab after each policy's job, to measure whether reclaimable memory is
 # what keeps blocks in the kernel zone.
@@ -127,6 +129,25 @@ in_dimms() {
 	echo $count
 }
 
+# kept_why ID...: "block: why;" for each kernel-zone block of the DIMMs
+# ID..., as mhp-status reads it (its pages by kind, from /proc/kpageflags).
+kept_why() {
+	local id
+	[ -x /mhp/mhp-status ] || { echo "mhp-status not built"; return; }
+	for id in "$@"; do
+		dimm_blocks "$id"
+	done | xargs | {
+		read -r blocks
+		/mhp/mhp-status 2>/dev/null | awk -v want=" $blocks " '
+			index(want, " " $1 " ") && $5 == "Normal" {
+				why = ""
+				for (i = 11; i <= NF; i++)
+					why = why " " $i
+				printf "%s:%s; ", $1, why
+			}'
+	}
+}
+
 # settle ID...: give the adaptive policy the time it takes to give blocks
 # back after the job (adaptive_calm_s, then one conversion after another),
 # as a hypervisor waits before asking for the memory: until none of the
@@ -164,6 +185,8 @@ policy_phase() {
 	[ "${IMB_DROP_CACHES:-0}" = 1 ] && echo 3 >/proc/sys/vm/drop_caches
 	# shellcheck disable=SC2086
 	settle $ids
+	# shellcheck disable=SC2086
+	note "$name: what keeps the DIMMs' kernel-zone blocks after the job: $(kept_why $ids)"
 	# shellcheck disable=SC2086
 	left=$(unplug_dimms $ids | wc -l)
 	note "$name: $((DIMMS - left)) of $DIMMS DIMMs unplugged after the job"
