@@ -184,8 +184,7 @@ static unsigned long mhp_adapt_rank(const struct memory_block *mem,
 	if (!g || g->is_dynamic)
 		return block;
 	list_for_each_entry(m, &g->memory_blocks, group_next)
-		rank = min(rank, m->start_section_nr * PAGES_PER_SECTION /
-				 mhp.block_pages);
+		rank = min(rank, mhp_block_id(m));
 	return rank;
 }
 

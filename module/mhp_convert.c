@@ -89,8 +89,7 @@ int mhp_convert_block(struct memory_block *mem, bool to_movable,
 	if (back) {
 		*left_offline = true;
 		pr_info("memory block %lu went offline for a conversion and was refused onlining (%d, then %d)\n",
-			mem->start_section_nr * PAGES_PER_SECTION /
-			mhp.block_pages, ret, back);
+			mhp_block_id(mem), ret, back);
 	}
 	return ret;
 }

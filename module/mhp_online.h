@@ -333,6 +333,12 @@ struct mhp_state {
 
 extern struct mhp_state mhp;
 
+/* The block id of a memory block device (its number in sysfs). */
+static inline unsigned long mhp_block_id(const struct memory_block *mem)
+{
+	return section_nr_to_pfn(mem->start_section_nr) / mhp.block_pages;
+}
+
 /* mhp_callback.c */
 void mhp_callback_init(void);
 void mhp_callback_give_back(void);

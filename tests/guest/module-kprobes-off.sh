@@ -12,7 +12,6 @@ set -u
 KP=/sys/kernel/debug/kprobes/enabled
 DBG=/sys/kernel/debug/mhp_online
 logged() { grep -c "^[0-9]* $1 " $DBG/decisions; }
-dmesg_has() { dmesg | grep -q "$1"; }
 dmesg_count() { dmesg | grep -c "$1"; }
 placed() { awk -v b="$1" 'NR > 1 && $1 == b { print $6 }' $DBG/blocks; }
 
@@ -22,7 +21,7 @@ read -r -a blocks < <(dimm_blocks "$id" | xargs)
 echo 0 >$KP
 tap_check loads-with-kprobes-off mhp_load
 tap_check summary-says-disarmed test "$(mhp_summary zone_probe)" = disarmed
-tap_check load-logged dmesg_has 'kprobes are disabled'
+tap_check load-logged klog_has 'kprobes are disabled'
 blk_online "${blocks[0]}"
 tap_check block-online test "$(blk_state "${blocks[0]}")" = online
 tap_check not-decided test "$(logged "${blocks[0]}")" -eq 0
@@ -32,7 +31,7 @@ echo 1 >$KP
 tap_check summary-says-armed test "$(mhp_summary zone_probe)" = armed
 blk_online "${blocks[1]}"
 tap_check decided-again test "$(logged "${blocks[1]}")" -eq 1
-tap_check enabled-logged dmesg_has 'kprobes are enabled again'
+tap_check enabled-logged klog_has 'kprobes are enabled again'
 
 # Disabled while loaded: the next onlining without a decision says so.
 echo 0 >$KP

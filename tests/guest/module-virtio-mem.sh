@@ -44,8 +44,7 @@ dmesg -c >/dev/null
 tap_check module-loads-beside-virtio-mem mhp_load
 tap_check summary-says-aside test "$(mhp_summary callback)" = aside
 tap_check summary-names-virtio-mem test "$(mhp_summary callback_aside_for)" = virtio_mem
-log_says() { dmesg | grep -q "$1"; }
-tap_check log-says-left-to-it log_says "virtio_mem is loaded: online_page callback left to it"
+tap_check log-says-left-to-it klog_has "virtio_mem is loaded: online_page callback left to it"
 resize 1280M virtio-mem-before-module-resizes
 tap_check module-loaded test -d /sys/module/mhp_online
 tap_check unload-while-aside-from-start mhp_unload
