@@ -48,9 +48,17 @@ static unsigned long mhp_census_step(struct page *page)
 	return compound_nr(head) - (page_to_pfn(page) - page_to_pfn(head));
 }
 
-/* Would offlining have to give up on this (head's) page? */
+/*
+ * Would offlining have to give up on this (head's) page? A slab page is
+ * asked first: on 6.12 SLUB keeps a per-CPU partial list's slab count in
+ * the word page->mapping overlays, and with the list poison above it the
+ * low bits can read as __PageMovable(), which the kernel's own scan then
+ * believes (docs/module.md, "Unloading"). Slab never migrates.
+ */
 static bool mhp_census_unmovable(struct page *page, struct page *head)
 {
+	if (PageSlab(head))
+		return true;
 	if (PageLRU(head) || __PageMovable(head) || PageHuge(head))
 		return false;
 	return !PageHWPoison(page);
