@@ -35,8 +35,8 @@
  * the signal and stops the thread, so rmmod never waits for a migration.
  *
  * Locking: the per-node state is the thread's own. Candidates are gathered
- * and converted under the device hotplug lock; block records are read
- * under rec_lock.
+ * and converted under the device hotplug lock, which the thread takes by
+ * trying (mhp_adapt_lock()); block records are read under rec_lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -57,6 +57,7 @@
 #define MHP_ADAPT_SCAN_MAX	16	/* blocks scanned per look */
 #define MHP_ADAPT_SETTLE_MS	10000	/* watch a block left offline this long */
 #define MHP_ADAPT_SETTLE_STEP	(HZ / 10)	/* between two looks at it */
+#define MHP_ADAPT_LOCK_TRY_MS	100	/* one try for the device hotplug lock */
 
 /* Per node, the watcher's own (mhp_adapt.nodes). */
 struct mhp_adapt_nodestate {
@@ -123,6 +124,30 @@ void mhp_adapt_gather_online(int nid, struct mhp_adapt_online_req *r)
 	r->headroom = node.headroom;
 	r->global_headroom = all.headroom;
 	r->movable_free = node.movable_free;
+}
+
+/*
+ * Take the device hotplug lock, as sysfs writers do; false if the module
+ * is going away first. The kernel holds the lock for as long as an
+ * offlining retries, minutes if a page never migrates: trying every
+ * MHP_ADAPT_LOCK_TRY_MS instead of waiting in mutex_lock() keeps the
+ * watcher out of uninterruptible sleep (no hung-task report blames it) and
+ * lets module exit end the wait. Without the kernel's mutex found, it
+ * waits as lock_device_hotplug() does.
+ */
+static bool mhp_adapt_lock(void)
+{
+	if (!mhp_kfuncs_can_trylock()) {
+		mhp_lock_device_hotplug();
+		return true;
+	}
+	while (!mhp_trylock_device_hotplug(MHP_ADAPT_LOCK_TRY_MS)) {
+		if (READ_ONCE(mhp_adapt_stopping))
+			return false;
+		/* A signal is module exit's, or a stale one: do not spin. */
+		flush_signals(current);
+	}
+	return true;
 }
 
 /* Count the policy's own blocks per zone on node nid. */
@@ -346,20 +371,25 @@ enum mhp_adapt_fate {
 	MHP_ADAPT_FATE_REMOVED,		/* its driver removed it */
 };
 
-static enum mhp_adapt_fate mhp_adapt_fate_of(unsigned long block)
+/*
+ * Set *fate to what block is now; false (and *fate unchanged) if the
+ * module is going away before the device hotplug lock came free.
+ */
+static bool mhp_adapt_fate_of(unsigned long block, enum mhp_adapt_fate *fate)
 {
-	enum mhp_adapt_fate fate = MHP_ADAPT_FATE_REMOVED;
 	struct memory_block *mem;
 
-	mhp_lock_device_hotplug();
+	if (!mhp_adapt_lock())
+		return false;
+	*fate = MHP_ADAPT_FATE_REMOVED;
 	mem = mhp_find_memory_block(block);
 	if (mem) {
-		fate = mem->state == MEM_ONLINE ? MHP_ADAPT_FATE_ONLINE :
-						  MHP_ADAPT_FATE_OFFLINE;
+		*fate = mem->state == MEM_ONLINE ? MHP_ADAPT_FATE_ONLINE :
+						   MHP_ADAPT_FATE_OFFLINE;
 		put_device(&mem->dev);
 	}
 	mhp_unlock_device_hotplug();
-	return fate;
+	return true;
 }
 
 /*
@@ -371,11 +401,11 @@ static enum mhp_adapt_fate mhp_adapt_fate_of(unsigned long block)
 static void mhp_adapt_settle(unsigned long block)
 {
 	unsigned long end = jiffies + msecs_to_jiffies(MHP_ADAPT_SETTLE_MS);
-	enum mhp_adapt_fate fate;
+	enum mhp_adapt_fate fate = MHP_ADAPT_FATE_OFFLINE;
 
 	for (;;) {
-		fate = mhp_adapt_fate_of(block);
-		if (fate != MHP_ADAPT_FATE_OFFLINE ||
+		if (!mhp_adapt_fate_of(block, &fate) ||
+		    fate != MHP_ADAPT_FATE_OFFLINE ||
 		    READ_ONCE(mhp_adapt_stopping) || time_after(jiffies, end))
 			break;
 		schedule_timeout_interruptible(MHP_ADAPT_SETTLE_STEP);
@@ -414,7 +444,10 @@ static void mhp_adapt_act(int nid, enum mhp_adapt_action action,
 	c = kvmalloc_array(MHP_ADAPT_CANDS_MAX, sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return;
-	mhp_lock_device_hotplug();
+	if (!mhp_adapt_lock()) {
+		kvfree(c);
+		return;
+	}
 	nr = mhp_adapt_gather(nid, action, c, MHP_ADAPT_CANDS_MAX);
 	if (mhp_adapt_try(nid, action, p, n, c, nr, &refusal, &refused,
 			  &left)) {

@@ -21,10 +21,11 @@
  * declaration, so a changed prototype fails the build here instead of
  * calling with the wrong arguments.
  *
- * Readers that must not wait on the kernel (the debugfs census) take the
- * device hotplug lock with a bounded trylock of the kernel's mutex, a data
- * symbol found the same way: the kernel's own sysfs writers back off like
- * that (lock_device_hotplug_sysfs()), because an offline_pages() that keeps
+ * Whoever must not wait on the kernel (the debugfs census, the adaptive
+ * watcher) takes the device hotplug lock with a bounded trylock of the
+ * kernel's mutex, a data symbol found with kallsyms_lookup_name(): the
+ * kernel's own sysfs writers back off like that
+ * (lock_device_hotplug_sysfs()), because an offline_pages() that keeps
  * failing to isolate a page holds the lock for as long as it retries.
  *
  * A function that cannot be found disables what needs it, nothing else:
@@ -123,7 +124,7 @@ int mhp_kfuncs_init(void)
 		return 0;
 	mhp_hotplug_mutex = mhp_ksym_data("device_hotplug_lock");
 	if (!mhp_hotplug_mutex)
-		pr_info("device_hotplug_lock not found: debugfs shows no census\n");
+		pr_info("device_hotplug_lock not found: debugfs shows no census, the adaptive watcher waits for the lock\n");
 	static_call_update(mhp_sc_lock_hotplug, addr[MHP_KF_LOCK_HOTPLUG]);
 	static_call_update(mhp_sc_unlock_hotplug,
 			   addr[MHP_KF_UNLOCK_HOTPLUG]);
@@ -147,6 +148,12 @@ bool mhp_kfuncs_can_convert(void)
 		if (!test_bit(i, &mhp_kfuncs_found))
 			return false;
 	return true;
+}
+
+/* Can mhp_trylock_device_hotplug() take the lock at all? */
+bool mhp_kfuncs_can_trylock(void)
+{
+	return mhp_hotplug_mutex;
 }
 
 /* The first conversion function not found, for the summary; "-" if none. */

@@ -378,6 +378,7 @@ const char *mhp_online_type_str(int online_type);
 int mhp_kfuncs_init(void);
 bool mhp_kfuncs_can_walk_groups(void);
 bool mhp_kfuncs_can_convert(void);
+bool mhp_kfuncs_can_trylock(void);
 const char *mhp_kfuncs_missing(void);
 void *mhp_ksym_data(const char *name);
 int mhp_walk_dynamic_groups(int nid, walk_memory_groups_func_t func,
