@@ -15,13 +15,20 @@
 # the adaptive policy left half-done: any page lost or counted twice
 # shows). Per zone they may differ: stress-ng offlines boot blocks too,
 # and the zone policies decide again at each onlining.
-# The runner fails the run on any WARNING, oops or hang.
+# The runner fails the run on any WARNING, oops or hang. An offlining that
+# retries for STUCK_SECONDS is ended with a signal to its writer and
+# reported: on 6.12 a slab page can pass for movable and make the kernel
+# retry it for good (docs/module.md, "Unloading"), and the loader's rmmod
+# waits behind it (restore_online_page_callback() takes the memory
+# hotplug lock) until the hung-task report, which would fail the run for
+# the kernel's bug.
 # mhp-guest: --mem 1G --maxmem 4G --append "memhp_default_state=offline"
 # mhp-timeout: 420
 . /mhp/lib.sh
 set -u
 
 STRESS_SECONDS=${STRESS_SECONDS:-60}
+STUCK_SECONDS=60
 MP=/sys/module/mhp_online/parameters
 DBG=/sys/kernel/debug/mhp_online
 memtotal() { awk '/MemTotal/ { print $2 }' /proc/meminfo; }
@@ -78,6 +85,38 @@ writer() {
 	echo "$i $bad" >/tmp/writes
 }
 
+# stuck_watch: every second, which processes have a block's state file
+# open (a write of "offline" runs offline_pages(), which retries while the
+# task keeps running: its kernel stack cannot be read then). One that has
+# kept the same file open for STUCK_SECONDS gets SIGALRM (stress-ng's own
+# "time is up"): the offlining ends with EINTR and the block stays online.
+# Writes "offlinings-ended note" to /tmp/stuck.
+stuck_watch() {
+	local -A since=() seen
+	local ended=0 why="" key f t
+	while running; do
+		t=$SECONDS
+		seen=()
+		for f in /proc/[0-9]*/fd/*; do
+			key=$(readlink "$f" 2>/dev/null) || continue
+			[[ $key == "$MHP_SYS_MEM"/memory*/state ]] || continue
+			key="${f%%/fd/*}:$key"
+			seen[$key]=1
+			since[$key]=${since[$key]:-$t}
+			[ $((t - since[$key])) -ge "$STUCK_SECONDS" ] || continue
+			why+="${key#/proc/} ($(cat "${f%%/fd/*}/comm" 2>/dev/null)) open for $STUCK_SECONDS s, $(dmesg | grep -E 'page dumped|page_type|failed to isolate|migrating pfn' | tail -2 | tr -s ' \n' ' '); "
+			kill -ALRM "$(basename "${f%%/fd/*}")" 2>/dev/null
+			ended=$((ended + 1))
+			unset "since[$key]"
+		done
+		for key in "${!since[@]}"; do
+			[ -n "${seen[$key]:-}" ] || unset "since[$key]"
+		done
+		sleep 1
+	done
+	echo "$ended ${why:-none}" >/tmp/stuck
+}
+
 # unload: rmmod, again while a reader holds a debugfs file open (rmmod
 # refuses a module in use; it is not stuck).
 unload() {
@@ -108,15 +147,20 @@ writer &
 w=$!
 loader &
 l=$!
+stuck_watch &
+sw=$!
 stress-ng --memhotplug 1 --vm 1 --vm-bytes 96M --timeout "${STRESS_SECONDS}s" \
 	--metrics-brief >/tmp/stress.out 2>&1
 src=$?
 touch /tmp/stop
-wait $r $w $l
+wait $r $w $l $sw
 cat /tmp/stress.out
 read -r reads </tmp/reads
 read -r writes bad </tmp/writes
 read -r loads loadfails </tmp/loads
+read -r stuck stuck_why </tmp/stuck
+[ "$stuck" -eq 0 ] || note "offlinings retried for ${STUCK_SECONDS} s and ended: $stuck_why"
+metric stress-offlinings-ended "$stuck"
 ops=$(awk '$0 ~ /memhotplug/ && $0 ~ /stress-ng: (info|metrc)/ && $5 ~ /^[0-9]+$/ { print $5; exit }' /tmp/stress.out)
 note "${STRESS_SECONDS} s: stress-ng rc $src, memhotplug bogo ops ${ops:-?}, $reads read rounds, $writes write rounds, $loads reloads"
 metric stress-seconds "$STRESS_SECONDS"
