@@ -424,8 +424,12 @@ static void mhp_adapt_settle(unsigned long block)
 		break;
 	case MHP_ADAPT_FATE_OFFLINE:
 		atomic_long_inc(&mhp.adapt.stranded);
-		pr_err("memory block %lu went offline for a conversion and cannot come online again: it stays offline\n",
-		       block);
+		if (READ_ONCE(mhp_adapt_stopping))
+			pr_err("memory block %lu went offline for a conversion and is still offline as the module unloads\n",
+			       block);
+		else
+			pr_err("memory block %lu went offline for a conversion and cannot come online again: it stays offline\n",
+			       block);
 		break;
 	}
 }
