@@ -76,7 +76,7 @@ module-one:
 	$(MAKE) -C $(BUILD)/kernels/$(REL)/usr/src/linux-headers-$(REL) M=$(BUILD)/out/$(REL)/src W=1 modules
 	$(MAKE) -C $(BUILD)/kernels/$(REL)/usr/src/linux-headers-$(REL) M=$(BUILD)/out/$(REL)/harness modules
 	@cp -p $(BUILD)/out/$(REL)/src/mhp_online.ko $(BUILD)/out/$(REL)/harness/mhp_harness_warn.ko \
-		$(BUILD)/out/$(REL)/
+		$(BUILD)/out/$(REL)/harness/mhp_harness_slabs.ko $(BUILD)/out/$(REL)/
 
 # DKMS builds from a tree of its own: the module's sources and dkms.conf
 # with the version filled in.
@@ -179,7 +179,7 @@ experiment: setup
 
 checkpatch: $(KERNELS_ENV)
 	$(BUILD)/src/linux-source-6.1/scripts/checkpatch.pl --no-tree --strict \
-		--ignore FILE_PATH_CHANGES,CAMELCASE -f $(wildcard module/*.c module/*.h)
+		--ignore FILE_PATH_CHANGES,CAMELCASE -f $(wildcard module/*.c module/*.h tests/harness/*.c)
 
 # Not Kbuild's own clean: it deletes every *.ko and *.o below M=, and the
 # stock kernels' modules live in build/kernels.

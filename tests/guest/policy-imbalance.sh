@@ -27,7 +27,8 @@
 # tables, slab) from the burst, so it can end one DIMM behind the ratio,
 # whose 24 kernel-zone blocks keep such pages in the first DIMM. A note
 # lists, per policy, what mhp-status finds in each kernel-zone block of
-# its DIMMs after the job.
+# its DIMMs after the job, and another the slab caches those blocks' slab
+# pages belong to.
 # IMB_DROP_CACHES=1 (tests/run --env): drop the page cache and reclaimable
 # slab after each policy's job, to measure whether reclaimable memory is
 # what keeps blocks in the kernel zone.
@@ -148,6 +149,29 @@ kept_why() {
 	}
 }
 
+# slab_caches ID...: "CACHE COUNT, ..." over the slab pages of the DIMMs'
+# kernel-zone blocks, by the cache of each page's first object (kmem_dump_obj()
+# through tests/harness/mhp_harness_slabs.c); the 8 most frequent.
+slab_caches() {
+	local id n bp mark
+	bp=$(($(blk_bytes) / 4096))
+	# The log may be full and wrapping: start after a mark, not a line count.
+	mark="policy-imbalance: slab caches $$.$RANDOM"
+	echo "$mark" >/dev/kmsg
+	for id in "$@"; do
+		for n in $(dimm_blocks "$id"); do
+			if [ "$(blk_state "$n")" = online ] && [ "$(blk_zone "$n")" = Normal ] &&
+				insmod /mhp/harness/mhp_harness_slabs.ko start_pfn=$((n * bp)) nr_pages="$bp"; then
+				rmmod mhp_harness_slabs
+			fi
+		done
+	done
+	dmesg | awk -v mark="$mark" 'index($0, mark) { n_ = 1; delete n; next }
+		n_ && /mhp_harness_slabs: pfn/ { for (i = 1; i < NF; i++) if ($i == "slab") { n[$(i + 1)]++; break } }
+		END { for (c in n) print n[c], c }' | sort -rn | head -8 |
+		awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 } END { print "" }'
+}
+
 # settle ID...: give the adaptive policy the time it takes to give blocks
 # back after the job (adaptive_calm_s, then one conversion after another),
 # as a hypervisor waits before asking for the memory: until none of the
@@ -187,6 +211,8 @@ policy_phase() {
 	settle $ids
 	# shellcheck disable=SC2086
 	note "$name: what keeps the DIMMs' kernel-zone blocks after the job: $(kept_why $ids)"
+	# shellcheck disable=SC2086
+	note "$name: slab caches of those blocks' slab pages (first object of each): $(slab_caches $ids)"
 	# shellcheck disable=SC2086
 	left=$(unplug_dimms $ids | wc -l)
 	note "$name: $((DIMMS - left)) of $DIMMS DIMMs unplugged after the job"
