@@ -57,7 +57,7 @@
 #define MHP_ADAPT_SCAN_MAX	16	/* blocks scanned per look */
 #define MHP_ADAPT_SETTLE_MS	10000	/* watch a block left offline this long */
 #define MHP_ADAPT_SETTLE_STEP	(HZ / 10)	/* between two looks at it */
-#define MHP_ADAPT_LOCK_TRY_MS	100	/* one try for the device hotplug lock */
+#define MHP_ADAPT_LOCK_TRY_MS	100	/* look for exit this often */
 
 /* Per node, the watcher's own (mhp_adapt.nodes). */
 struct mhp_adapt_nodestate {
@@ -129,11 +129,12 @@ void mhp_adapt_gather_online(int nid, struct mhp_adapt_online_req *r)
 /*
  * Take the device hotplug lock, as sysfs writers do; false if the module
  * is going away first. The kernel holds the lock for as long as an
- * offlining retries, minutes if a page never migrates: trying every
- * MHP_ADAPT_LOCK_TRY_MS instead of waiting in mutex_lock() keeps the
- * watcher out of uninterruptible sleep (no hung-task report blames it) and
- * lets module exit end the wait. Without the kernel's mutex found, it
- * waits as lock_device_hotplug() does.
+ * offlining retries, minutes if a page never migrates: trying it every few
+ * milliseconds (mhp_trylock_device_hotplug()) instead of waiting in
+ * mutex_lock() keeps the watcher out of a long uninterruptible sleep (no
+ * hung-task report blames it), and looking for module exit every
+ * MHP_ADAPT_LOCK_TRY_MS lets rmmod end the wait. Without the kernel's
+ * mutex found, it waits as lock_device_hotplug() does.
  */
 static bool mhp_adapt_lock(void)
 {

@@ -10,9 +10,10 @@
  *              per-CPU list: offlining drains those first);
  *   offline    PageOffline: not plugged by virtio-mem, or held by a
  *              balloon; offlining skips them;
- *   unmovable  reserved pages, and anything else referenced that is not
- *              on an LRU list, not a movable non-LRU page and not hugetlb:
- *              slab, page tables, kernel allocations; one such page makes
+ *   unmovable  slab pages (always: on 6.12 one can look movable), reserved
+ *              pages, and anything else referenced that is not on an LRU
+ *              list, not a movable non-LRU page and not hugetlb: page
+ *              tables, kernel allocations; one such page makes
  *              offlining a kernel-zone block fail. Like the kernel, only
  *              the first page of a high-order allocation that is not a
  *              compound page (a memmap chunk) holds a reference, so such
