@@ -93,19 +93,20 @@ writer() {
 # Writes "offlinings-ended note" to /tmp/stuck.
 stuck_watch() {
 	local -A since=() seen
-	local ended=0 why="" key f t
+	local ended=0 why="" key f t proc
 	while running; do
 		t=$SECONDS
 		seen=()
 		for f in /proc/[0-9]*/fd/*; do
 			key=$(readlink "$f" 2>/dev/null) || continue
 			[[ $key == "$MHP_SYS_MEM"/memory*/state ]] || continue
-			key="${f%%/fd/*}:$key"
+			proc=${f%%/fd/*}
+			key="$proc:$key"
 			seen[$key]=1
 			since[$key]=${since[$key]:-$t}
 			[ $((t - since[$key])) -ge "$STUCK_SECONDS" ] || continue
-			why+="${key#/proc/} ($(cat "${f%%/fd/*}/comm" 2>/dev/null)) open for $STUCK_SECONDS s, $(dmesg | grep -E 'page dumped|page_type|failed to isolate|migrating pfn' | tail -2 | tr -s ' \n' ' '); "
-			kill -ALRM "$(basename "${f%%/fd/*}")" 2>/dev/null
+			why+="${key#/proc/} ($(cat "$proc/comm" 2>/dev/null)) open for $STUCK_SECONDS s, $(dmesg | grep -E 'page dumped|page_type|failed to isolate|migrating pfn' | tail -2 | tr -s ' \n' ' '); "
+			kill -ALRM "${proc#/proc/}" 2>/dev/null
 			ended=$((ended + 1))
 			unset "since[$key]"
 		done

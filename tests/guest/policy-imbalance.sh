@@ -117,17 +117,24 @@ left=$(unplug_dimms $ids)
 [ -z "$left" ] || note "DIMMs not unplugged after phase 1: $left"
 tap_check phase1-dimms-unplugged test -z "$left"
 
-# in_dimms ZONE ID...: online blocks of the DIMMs ID... in ZONE.
-in_dimms() {
-	local zone=$1 id n count=0
+# blocks_in ZONE ID...: the online blocks of the DIMMs ID... in ZONE, a line each.
+blocks_in() {
+	local zone=$1 id n
 	shift
 	for id in "$@"; do
 		for n in $(dimm_blocks "$id"); do
-			[ "$(blk_state "$n")" = online ] && [ "$(blk_zone "$n")" = "$zone" ] &&
-				count=$((count + 1))
+			if [ "$(blk_state "$n")" = online ] && [ "$(blk_zone "$n")" = "$zone" ]; then
+				echo "$n"
+			fi
 		done
 	done
-	echo $count
+}
+
+# in_dimms ZONE ID...: how many online blocks of the DIMMs ID... are in ZONE.
+in_dimms() {
+	local count
+	count=$(blocks_in "$@" | wc -l)
+	echo $((count))
 }
 
 # kept_why ID...: "block: why;" for each kernel-zone block of the DIMMs
@@ -153,21 +160,17 @@ kept_why() {
 # kernel-zone blocks, by the cache of each page's first object (kmem_dump_obj()
 # through tests/harness/mhp_harness_slabs.c); the 8 most frequent.
 slab_caches() {
-	local id n bp mark
+	local n bp mark
 	bp=$(($(blk_bytes) / 4096))
 	# The log may be full and wrapping: start after a mark, not a line count.
 	mark="policy-imbalance: slab caches $$.$RANDOM"
 	echo "$mark" >/dev/kmsg
-	for id in "$@"; do
-		for n in $(dimm_blocks "$id"); do
-			if [ "$(blk_state "$n")" = online ] && [ "$(blk_zone "$n")" = Normal ] &&
-				insmod /mhp/harness/mhp_harness_slabs.ko start_pfn=$((n * bp)) nr_pages="$bp"; then
-				rmmod mhp_harness_slabs
-			fi
-		done
+	for n in $(blocks_in Normal "$@"); do
+		insmod /mhp/harness/mhp_harness_slabs.ko start_pfn=$((n * bp)) nr_pages="$bp" &&
+			rmmod mhp_harness_slabs
 	done
-	dmesg | awk -v mark="$mark" 'index($0, mark) { n_ = 1; delete n; next }
-		n_ && /mhp_harness_slabs: pfn/ { for (i = 1; i < NF; i++) if ($i == "slab") { n[$(i + 1)]++; break } }
+	dmesg | awk -v mark="$mark" 'index($0, mark) { after = 1; delete n; next }
+		after && /mhp_harness_slabs: pfn/ { for (i = 1; i < NF; i++) if ($i == "slab") { n[$(i + 1)]++; break } }
 		END { for (c in n) print n[c], c }' | sort -rn | head -8 |
 		awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 } END { print "" }'
 }
