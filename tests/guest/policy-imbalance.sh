@@ -31,7 +31,8 @@
 # pages belong to.
 # IMB_DROP_CACHES=1 (tests/run --env): drop the page cache and reclaimable
 # slab after each policy's job, to measure whether reclaimable memory is
-# what keeps blocks in the kernel zone.
+# what keeps blocks in the kernel zone. IMB_ADAPTIVE_PARAMS="NAME=VALUE ..."
+# (tests/run --env): more module parameters for the adaptive phase.
 # mhp-guest: --mem 512M --maxmem 9G --append "memhp_default_state=offline"
 # mhp-timeout: 900
 . /mhp/lib.sh
@@ -222,7 +223,8 @@ policy_phase() {
 }
 
 note "phase 2: the same DIMMs onlined by zone_policy=adaptive"
-mhp_load zone_policy=adaptive || { tap_fail load-module "insmod failed"; exit 0; }
+# shellcheck disable=SC2086
+mhp_load zone_policy=adaptive ${IMB_ADAPTIVE_PARAMS:-} || { tap_fail load-module "insmod failed"; exit 0; }
 policy_phase adaptive
 c_got=$got c_movable=$movable c_normal=$normal c_left=$left
 c_to_kernel=$(mhp_summary adaptive_to_kernel)
