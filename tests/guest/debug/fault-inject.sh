@@ -79,6 +79,16 @@ online_failing() {
 		"$MHP_SYS_MEM/memory$1/state" 2>/dev/null
 }
 
+# online_under HOW K BLOCK: online BLOCK with HOW = nth (its K-th
+# allocation fails, online_nth) or module (online_failing).
+online_under() {
+	if [ "$1" = nth ]; then
+		online_nth "$2" "$3"
+	else
+		online_failing "$3"
+	fi
+}
+
 if [ ! -d $FI/fail_page_alloc ] || [ ! -d $FI/failslab ]; then
 	tap_fail fault-injection "no fail_page_alloc/failslab: not the debug kernel (scripts/debug-kernel)"
 	exit 0
@@ -119,7 +129,7 @@ for tag in kernel-only tail-ratio tail-adaptive head-ratio head-adaptive; do
 		before=$(zone_counts)
 		m=$(memtotal_kb)
 		read -r how k <<<"${tries[$a]}"
-		if if [ "$how" = nth ]; then online_nth "$k" "$n"; else online_failing "$n"; fi; then
+		if online_under "$how" "$k" "$n"; then
 			onlined=$((onlined + 1))
 			[ "$(blk_state "$n")" = online ] || bad+=" memory$n: write ok, state $(blk_state "$n");"
 		else
