@@ -27,8 +27,8 @@
 # tables, slab) from the burst, so it can end one DIMM behind the ratio,
 # whose 24 kernel-zone blocks keep such pages in the first DIMM. A note
 # lists, per policy, what mhp-status finds in each kernel-zone block of
-# its DIMMs after the job, and another the slab caches those blocks' slab
-# pages belong to.
+# its DIMMs after the job (and, before that, while the job still holds its
+# memory), and another the slab caches those blocks' slab pages belong to.
 # IMB_DROP_CACHES=1 (tests/run --env): drop the page cache and reclaimable
 # slab after each policy's job, to measure whether reclaimable memory is
 # what keeps blocks in the kernel zone. IMB_ADAPTIVE_PARAMS="NAME=VALUE ..."
@@ -209,6 +209,9 @@ policy_phase() {
 	kfree=$(zone_free_mb kernel)
 	mfree=$(zone_free_mb movable)
 	note "$name: job got $got of $GOAL_MB MiB kernel memory; $movable Movable / $normal Normal blocks; kernel zones $kfree MiB free, ZONE_MOVABLE $mfree MiB free"
+	# Whether what keeps the blocks came during the job or after it.
+	# shellcheck disable=SC2086
+	note "$name: what the DIMMs' kernel-zone blocks hold before the job ends: $(kept_why $ids)"
 	workload_end
 	[ "${IMB_DROP_CACHES:-0}" = 1 ] && echo 3 >/proc/sys/vm/drop_caches
 	# shellcheck disable=SC2086
