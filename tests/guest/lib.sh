@@ -450,12 +450,12 @@ vmem_unplug_all() {
 	host vmem-size "$id"
 }
 
-# dimm_try_unplug ID: offline every block of a DIMM, then device_del it.
-# Blocks that did offline are onlined again when another block of the DIMM
-# refuses, so a failed attempt leaves the DIMM as it was.
-dimm_try_unplug() {
-	local id=$1 n done=()
-	for n in $(dimm_blocks "$id"); do
+# blocks_offline_all BLOCK...: offline every online one of the blocks, all
+# or none: when one refuses, the ones this call offlined are onlined again
+# and it fails, so a DIMM that cannot go stays as it was.
+blocks_offline_all() {
+	local n done=()
+	for n in "$@"; do
 		[ "$(blk_state "$n")" = offline ] && continue
 		if blk_offline "$n"; then
 			done+=("$n")
@@ -464,7 +464,14 @@ dimm_try_unplug() {
 			return 1
 		fi
 	done
-	host dimm-del "$id" 30 >/dev/null
+}
+
+# dimm_try_unplug ID: offline every block of a DIMM (blocks_offline_all),
+# then device_del it.
+dimm_try_unplug() {
+	# shellcheck disable=SC2046
+	blocks_offline_all $(dimm_blocks "$1") || return 1
+	host dimm-del "$1" 30 >/dev/null
 }
 
 # unplug_dimms ID...: unplug as many DIMMs as possible. Removing a DIMM frees

@@ -352,24 +352,17 @@ exp_dimm_gone() {
 	return 0
 }
 
-# exp_dimm_try_unplug ID: offline every block of a DIMM (onlining them again
-# if one refuses), then device_del it and wait until the guest has ejected
+# exp_dimm_try_unplug ID: offline every block of a DIMM (blocks_offline_all:
+# all or none), then device_del it and wait until the guest has ejected
 # it. dimm-del with timeout 0 only sends the device_del; the guest polls
 # dimm-info until the DIMM is gone (the host's event wait broke the QMP
 # channel before qmp.py 442076c, and polling shows progress either way),
 # then a second dimm-del deletes the memory backend the DIMM left.
 exp_dimm_try_unplug() {
-	local id=$1 n blocks done=()
+	local id=$1 blocks
 	blocks=$(exp_dimm_blocks "$id") || return 2
-	for n in $blocks; do
-		[ "$(blk_state "$n")" = offline ] && continue
-		if blk_offline "$n"; then
-			done+=("$n")
-		else
-			for n in "${done[@]}"; do blk_online "$n"; done
-			return 1
-		fi
-	done
+	# shellcheck disable=SC2086
+	blocks_offline_all $blocks || return 1
 	host dimm-del "$id" 0 >/dev/null 2>&1
 	wait_for 120 exp_dimm_gone "$id" || return 1
 	[ ! -e /tmp/exp-host-broken ] || return 2
