@@ -23,18 +23,8 @@ if [ "${TRACE:-1}" = 1 ]; then
 		tap_skip idle-trace "not run: $why"
 	fi
 fi
-# Not in $(...): exp_grow keeps the DIMM ids in EXP_DIMMS.
-if ! exp_grow "$KIND" "$TOTAL_MIB" "$UNIT_MIB" >/tmp/grow.err; then
-	tap_fail idle-grow "$(cat /tmp/grow.err)"
-	exit 0
-fi
-exp_blockmap /tmp/added.txt
+exp_grow_added idle || exit 0
 blocks=$(wc -l </tmp/added.txt)
-metric added-blocks "$blocks"
-metric added-normal "$(exp_zone_blocks /tmp/added.txt Normal)"
-metric added-movable "$(exp_zone_blocks /tmp/added.txt Movable)"
-metric grow-seconds "$EXP_GROW_S"
-save_file added.txt /tmp/added.txt
 [ $traced = 1 ] && exp_trace_save added
 exp_module_save added
 

@@ -314,6 +314,24 @@ exp_grow() {
 	EXP_GROW_S=$(exp_since "$t0")
 }
 
+# exp_grow_added CASE: exp_grow by the scenario's KIND, TOTAL_MIB and
+# UNIT_MIB, then the block map of what was added (/tmp/added.txt, saved)
+# and its metrics: added-blocks, added-normal, added-movable, grow-seconds.
+# A failed grow fails the case CASE-grow and returns 1. Not for $(...):
+# exp_grow keeps the DIMM ids in EXP_DIMMS.
+exp_grow_added() {
+	if ! exp_grow "$KIND" "$TOTAL_MIB" "$UNIT_MIB" >/tmp/grow.err; then
+		tap_fail "$1-grow" "$(cat /tmp/grow.err)"
+		return 1
+	fi
+	exp_blockmap /tmp/added.txt
+	metric added-blocks "$(wc -l </tmp/added.txt)"
+	metric added-normal "$(exp_zone_blocks /tmp/added.txt Normal)"
+	metric added-movable "$(exp_zone_blocks /tmp/added.txt Movable)"
+	metric grow-seconds "$EXP_GROW_S"
+	save_file added.txt /tmp/added.txt
+}
+
 # exp_shrink KIND UNIT_MIB: unplug as much as possible; sets EXP_SHRINK_S
 # and EXP_LEFT_MIB (hot-added memory still plugged).
 exp_shrink() {

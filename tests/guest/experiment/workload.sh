@@ -19,17 +19,8 @@ UNIT_MIB=${UNIT_MIB:-256}
 WL_SECONDS=${WL_SECONDS:-60}
 exp_begin workload
 
-if ! exp_grow "$KIND" "$TOTAL_MIB" "$UNIT_MIB" >/tmp/grow.err; then
-	tap_fail workload-grow "$(cat /tmp/grow.err)"
-	exit 0
-fi
-exp_blockmap /tmp/added.txt
+exp_grow_added workload || exit 0
 blocks=$(wc -l </tmp/added.txt)
-metric added-blocks "$blocks"
-metric added-normal "$(exp_zone_blocks /tmp/added.txt Normal)"
-metric added-movable "$(exp_zone_blocks /tmp/added.txt Movable)"
-metric grow-seconds "$EXP_GROW_S"
-save_file added.txt /tmp/added.txt
 exp_gigantic grown
 
 # The job: most of what the guest has now.
