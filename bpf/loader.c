@@ -248,6 +248,28 @@ static void select_programs(struct memmap_chains_bpf *skel, bool fentry,
 			"its pages are not tracked\n");
 }
 
+/*
+ * Blocks traced by an earlier run are in the pinned map already: let the
+ * tracepoints watch them for later kernel pages from the start, that is
+ * before they attach (until then min_pfn is 0: nothing is watched).
+ */
+static void seed_min_pfn(struct memmap_chains_bpf *skel)
+{
+	int fd = bpf_map__fd(skel->maps.blocks);
+	__u32 key, next, *prev = NULL;
+	struct mc_block rec;
+	__u64 lo = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &rec) && (!lo || rec.start >> 12 < lo))
+			lo = rec.start >> 12;
+	}
+	if (lo && (!skel->bss->min_pfn || lo < skel->bss->min_pfn))
+		skel->bss->min_pfn = lo;
+}
+
 struct memmap_chains_bpf *open_load(const struct mc_load_opts *o, const struct mc_ksyms *ksyms,
 				    int *errp)
 {
@@ -296,28 +318,8 @@ struct memmap_chains_bpf *open_load(const struct mc_load_opts *o, const struct m
 		memmap_chains_bpf__destroy(skel);
 		return NULL;
 	}
+	seed_min_pfn(skel);
 	return skel;
-}
-
-/*
- * Blocks traced by an earlier run are in the pinned map already: let the
- * tracepoints watch them for later kernel pages from the start.
- */
-void seed_min_pfn(struct memmap_chains_bpf *skel)
-{
-	int fd = bpf_map__fd(skel->maps.blocks);
-	__u32 key, next, *prev = NULL;
-	struct mc_block rec;
-	__u64 lo = 0;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (!bpf_map_lookup_elem(fd, &key, &rec) && (!lo || rec.start >> 12 < lo))
-			lo = rec.start >> 12;
-	}
-	if (lo && (!skel->bss->min_pfn || lo < skel->bss->min_pfn))
-		skel->bss->min_pfn = lo;
 }
 
 /*

@@ -39,7 +39,6 @@ int unpin_dir(const char *dir);
 int open_pinned(struct state *st);
 struct memmap_chains_bpf *open_load(const struct mc_load_opts *o, const struct mc_ksyms *ksyms,
 				    int *errp);
-void seed_min_pfn(struct memmap_chains_bpf *skel);
 int attach_all(struct memmap_chains_bpf *skel, bool fentry, const struct mc_ksyms *ksyms);
 int pin_links(struct memmap_chains_bpf *skel);
 /* The pinned records and counters into g (holding the sysfs blocks) and st. */

@@ -556,7 +556,6 @@ static int run_attach(void)
 			goto out;
 	}
 	mode = fentry ? "fentry" : "kprobe";
-	seed_min_pfn(skel);
 	st.blocks_fd = bpf_map__fd(skel->maps.blocks);
 	st.pages_fd = bpf_map__fd(skel->maps.pages);
 	st.stats_fd = bpf_map__fd(skel->maps.stats);
